@@ -1,0 +1,19 @@
+//! Azure Cost Management exports. (Being written.)
+
+use crate::detect::Format;
+use crate::error::IngestError;
+use crate::read::FileCtx;
+use crate::table::Header;
+use crate::Normalizer;
+
+pub fn sniff(_header: &Header) -> Option<Format> {
+    None
+}
+
+pub fn normalizer(
+    format: Format,
+    _header: &Header,
+    ctx: &FileCtx,
+) -> Result<Box<dyn Normalizer>, IngestError> {
+    Err(IngestError::Unreadable { path: ctx.path.clone(), reason: format!("{format} is not supported yet") })
+}

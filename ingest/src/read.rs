@@ -1,0 +1,362 @@
+//! The driver: open a file, unwrap gzip, detect the format, run the source's reader, and
+//! account for every row in the file's report.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use csv::StringRecord;
+use flate2::read::MultiGzDecoder;
+
+use crate::detect::{self, Container, Format};
+use crate::error::{IngestError, RowError};
+use crate::parquet_table::ParquetTable;
+use crate::report::{Emit, FileReport, Out};
+use crate::table::{CsvTable, Row, Table};
+use crate::{Normalizer, aws_cur, azure_cost, focus, gcp_billing, metrics, oci_cost};
+
+/// Bytes examined for format detection (a CUR header with many tag columns is long).
+const SNIFF_BYTES: u64 = 256 * 1024;
+
+/// Settings of one ingest run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Incremented with the bytes read from disk (compressed bytes for `.gz`), for a
+    /// progress bar the caller draws.
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+/// What a reader knows about the file it reads.
+#[derive(Debug, Clone)]
+pub struct FileCtx {
+    pub path: PathBuf,
+    /// The file as shown in reports and in `x_RowRef`.
+    pub file: String,
+    /// The delivery identity written to `x_Source`. Sources with a better one (a CUR
+    /// assembly id) override it.
+    pub source: String,
+    pub container: Container,
+}
+
+impl FileCtx {
+    pub fn new(path: &Path, container: Container) -> FileCtx {
+        let file = path.display().to_string();
+        FileCtx {
+            path: path.to_path_buf(),
+            source: file.clone(),
+            file,
+            container,
+        }
+    }
+
+    /// A reference to one data row of this file.
+    pub fn row_ref(&self, row: u64) -> burnrate_schemas::RowRef {
+        burnrate_schemas::RowRef {
+            file: self.file.clone(),
+            row,
+        }
+    }
+}
+
+struct Counting<R> {
+    inner: R,
+    counter: Option<Arc<AtomicU64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = &self.counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads one file of any supported format, streaming its records into `emit`.
+pub fn ingest_path(
+    path: &Path,
+    opts: &Options,
+    emit: &mut dyn Emit,
+) -> Result<FileReport, IngestError> {
+    let mut file = File::open(path).map_err(io_error(path))?;
+    let mut magic = [0u8; 4];
+    let got = read_up_to(&mut file, &mut magic).map_err(io_error(path))?;
+    let magic = &magic[..got];
+    if magic == b"PAR1" {
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let header = ParquetTable::header_of(file.try_clone().map_err(io_error(path))?)
+            .map_err(|reason| unreadable(path, reason))?;
+        let format = detect::sniff_table(&header).ok_or_else(|| IngestError::UnknownFormat {
+            path: path.to_path_buf(),
+            detail: format!("Parquet columns start {}", header.names().iter().take(6).cloned().collect::<Vec<_>>().join(", ")),
+        })?;
+        let table = ParquetTable::open(file).map_err(|reason| unreadable(path, reason))?;
+        let ctx = FileCtx::new(path, Container::Parquet);
+        let report = run_format_table(format, Box::new(table), &ctx, emit)?;
+        if let Some(c) = &opts.progress {
+            c.fetch_add(size, Ordering::Relaxed);
+        }
+        return Ok(report);
+    }
+    let counted = Counting {
+        inner: Cursor::new(magic.to_vec()).chain(file),
+        counter: opts.progress.clone(),
+    };
+    let (container, mut input): (Container, Box<dyn Read>) = if magic.starts_with(&[0x1f, 0x8b]) {
+        (Container::Gzip, Box::new(MultiGzDecoder::new(BufReader::new(counted))))
+    } else {
+        (Container::Plain, Box::new(counted))
+    };
+    let mut prefix = Vec::new();
+    (&mut input)
+        .take(SNIFF_BYTES)
+        .read_to_end(&mut prefix)
+        .map_err(io_error(path))?;
+    let ctx = FileCtx::new(path, container);
+    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
+        256 * 1024,
+        Cursor::new(prefix.clone()).chain(input),
+    ));
+    let format = detect_stream(path, &prefix)?;
+    run_format_stream(format, input, &ctx, opts, emit)
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        let n = file.read(&mut buf[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    Ok(got)
+}
+
+fn unreadable(path: &Path, reason: String) -> IngestError {
+    IngestError::Unreadable {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Decides the format of a text stream from its first bytes.
+fn detect_stream(path: &Path, prefix: &[u8]) -> Result<Format, IngestError> {
+    let text = String::from_utf8_lossy(prefix);
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.is_empty() {
+        return Err(IngestError::UnknownFormat {
+            path: path.to_path_buf(),
+            detail: "the file is empty".into(),
+        });
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // A whole JSON document, or the first line of JSON lines.
+        let whole = serde_json::from_str::<serde_json::Value>(trimmed).ok();
+        let first = whole.or_else(|| {
+            trimmed
+                .lines()
+                .next()
+                .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        });
+        return match first {
+            Some(v) => detect::sniff_json(&v).ok_or_else(|| IngestError::UnknownFormat {
+                path: path.to_path_buf(),
+                detail: format!("JSON with keys {}", json_keys(&v)),
+            }),
+            None => Err(IngestError::UnknownFormat {
+                path: path.to_path_buf(),
+                detail: "starts like JSON but its first value does not parse".into(),
+            }),
+        };
+    }
+    if detect::looks_like_prometheus(trimmed) {
+        return Ok(Format::Prometheus);
+    }
+    let header = crate::table::sniff_csv_header(prefix).ok_or_else(|| IngestError::UnknownFormat {
+        path: path.to_path_buf(),
+        detail: "no CSV header line".into(),
+    })?;
+    detect::sniff_table(&header).ok_or_else(|| IngestError::UnknownFormat {
+        path: path.to_path_buf(),
+        detail: detect::describe_header(&header),
+    })
+}
+
+fn json_keys(v: &serde_json::Value) -> String {
+    let obj = match v {
+        serde_json::Value::Array(a) => a.first().and_then(|x| x.as_object()),
+        other => other.as_object(),
+    };
+    match obj {
+        Some(o) => o.keys().take(8).cloned().collect::<Vec<_>>().join(", "),
+        None => "(not an object)".into(),
+    }
+}
+
+fn run_format_stream(
+    format: Format,
+    input: Box<dyn BufRead>,
+    ctx: &FileCtx,
+    opts: &Options,
+    emit: &mut dyn Emit,
+) -> Result<FileReport, IngestError> {
+    let mut report = FileReport::new(&ctx.file);
+    report.format = format_label(format, ctx.container);
+    match format {
+        Format::AwsCurManifest => {
+            return aws_cur::read_manifest(input, ctx, opts, emit);
+        }
+        Format::GcpBillingJsonl => {
+            gcp_billing::read_jsonl(input, ctx, &mut Out::new(emit, &mut report))?;
+        }
+        Format::MetricsJsonl => {
+            metrics::read_jsonl(input, ctx, &mut Out::new(emit, &mut report))?;
+        }
+        Format::Prometheus => {
+            metrics::read_prometheus(input, ctx, &mut Out::new(emit, &mut report))?;
+        }
+        Format::CloudWatchJson => {
+            metrics::read_cloudwatch(input, ctx, &mut Out::new(emit, &mut report))?;
+        }
+        _ => {
+            let table = CsvTable::new(input).map_err(|reason| unreadable(&ctx.path, reason))?;
+            return run_format_table(format, Box::new(table), ctx, emit);
+        }
+    }
+    Ok(report)
+}
+
+fn format_label(format: Format, container: Container) -> String {
+    match container {
+        Container::Plain => format.to_string(),
+        Container::Gzip => format!("{format}, gzip"),
+        Container::Parquet => format!("{format}, Parquet"),
+    }
+}
+
+fn run_format_table(
+    format: Format,
+    mut table: Box<dyn Table>,
+    ctx: &FileCtx,
+    emit: &mut dyn Emit,
+) -> Result<FileReport, IngestError> {
+    let header = table.header().clone();
+    let mut normalizer: Box<dyn Normalizer> = match format {
+        Format::AwsCurLegacy | Format::AwsCurAthena | Format::AwsCur2 => {
+            aws_cur::normalizer(format, &header, ctx)?
+        }
+        Format::AzureEa | Format::AzureMca | Format::AzurePayg => {
+            azure_cost::normalizer(format, &header, ctx)?
+        }
+        Format::GcpBillingCsv => gcp_billing::normalizer(&header, ctx)?,
+        Format::Focus => focus::normalizer(&header, ctx)?,
+        Format::OciCost => oci_cost::normalizer(&header, ctx)?,
+        Format::MetricsCsv => metrics::normalizer(&header, ctx)?,
+        other => {
+            return Err(unreadable(
+                &ctx.path,
+                format!("{other} is not a tabular format"),
+            ));
+        }
+    };
+    let mut report = FileReport::new(&ctx.file);
+    report.format = format_label(format, ctx.container);
+    run_table(table.as_mut(), normalizer.as_mut(), ctx, &mut Out::new(emit, &mut report));
+    Ok(report)
+}
+
+/// Feeds every row of `table` through `normalizer`, recording rejections.
+pub fn run_table(
+    table: &mut dyn Table,
+    normalizer: &mut dyn Normalizer,
+    ctx: &FileCtx,
+    out: &mut Out<'_>,
+) {
+    let header = table.header().clone();
+    let mut buf = StringRecord::new();
+    let mut number = 0u64;
+    loop {
+        number += 1;
+        match table.next_row(&mut buf) {
+            Ok(false) => break,
+            Ok(true) => {
+                out.report.rows_read += 1;
+                if buf.iter().all(|f| f.trim().is_empty()) {
+                    out.skip("blank line");
+                    continue;
+                }
+                let row = Row {
+                    record: &buf,
+                    header: &header,
+                    file: &ctx.file,
+                    number,
+                };
+                if let Err(e) = normalizer.row(&row, out) {
+                    out.reject(e);
+                }
+            }
+            Err(e) => {
+                out.report.rows_read += 1;
+                out.reject(RowError {
+                    file: ctx.file.clone(),
+                    row: number,
+                    column: None,
+                    reason: e.reason,
+                });
+                if e.fatal {
+                    break;
+                }
+            }
+        }
+    }
+    normalizer.finish(out);
+}
+
+/// Expands files and directories into the files to read, in a stable order. Hidden files
+/// are skipped. Data files listed by a CUR manifest in the same tree are left to the
+/// manifest, so they are read once.
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+    let mut files = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(io_error(p))?;
+        if meta.is_dir() {
+            walk(p, &mut files)?;
+        } else {
+            files.push(p.clone());
+        }
+    }
+    aws_cur::leave_to_manifests(&mut files);
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io_error(dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| !n.starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! Tables by header name: the one way every tabular source is read.
+//!
+//! A header name is reduced to a *key*: the text inside a trailing `(...)` if there is one
+//! (Azure's localized headers carry the English name there), lowercased, with everything
+//! but letters and digits dropped. So `lineItem/UnblendedCost`, `line_item_unblended_cost`
+//! and `LineItem_UnblendedCost` are one key, and so are `CostInBillingCurrency` and
+//! `costInBillingCurrency`. Each source declares its columns with the [`columns!`] macro:
+//! a field per logical column, each with the keys that may name it.
+//!
+//! CSV and Parquet files both arrive here as rows of strings (`csv::StringRecord`), so one
+//! normalizer serves both. Empty strings are nulls, as in the CSV exports.
+
+use std::io::Read;
+
+use csv::StringRecord;
+use rust_decimal::Decimal;
+
+use crate::error::RowError;
+use crate::value;
+
+/// The key a header name is matched by. See the module docs.
+pub fn column_key(name: &str) -> String {
+    let name = name.trim_start_matches('\u{feff}').trim();
+    let inner = match (name.rfind('('), name.ends_with(')')) {
+        (Some(open), true) if open + 1 < name.len() - 1 => &name[open + 1..name.len() - 1],
+        _ => name,
+    };
+    inner
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// A file's header: the names as written (BOM and surrounding space removed) and their keys.
+#[derive(Debug, Clone)]
+pub struct Header {
+    names: Vec<String>,
+    keys: Vec<String>,
+}
+
+impl Header {
+    pub fn new<I, S>(names: I) -> Header
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let names: Vec<String> = names
+            .into_iter()
+            .map(|n| n.as_ref().trim_start_matches('\u{feff}').trim().to_string())
+            .collect();
+        let keys = names.iter().map(|n| column_key(n)).collect();
+        Header { names, keys }
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The first column whose key is one of `keys` (each already a key, see `column_key`).
+    pub fn find(&self, keys: &[&str]) -> Option<usize> {
+        keys.iter()
+            .find_map(|k| self.keys.iter().position(|have| have == k))
+    }
+
+    /// Whether a column with this key exists.
+    pub fn has(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k == key)
+    }
+
+    /// The name of column `idx` as written in the file.
+    pub fn name(&self, idx: usize) -> &str {
+        self.names.get(idx).map(String::as_str).unwrap_or("?")
+    }
+}
+
+/// Declares a source's logical columns and the header keys that may name each.
+///
+/// ```ignore
+/// columns! {
+///     pub struct CurColumns {
+///         unblended_cost: ["lineitemunblendedcost"],
+///         usage_start: ["lineitemusagestartdate"],
+///     }
+/// }
+/// let cols = CurColumns::resolve(&header);
+/// let cost = row.decimal(cols.unblended_cost)?;
+/// ```
+#[macro_export]
+macro_rules! columns {
+    ($vis:vis struct $name:ident { $($field:ident : [$($key:literal),+ $(,)?]),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy)]
+        #[allow(dead_code)]
+        $vis struct $name { $(pub $field: $crate::table::Col),+ }
+
+        impl $name {
+            /// Finds every logical column in `header`; absent ones resolve to `Col(None)`.
+            pub fn resolve(header: &$crate::table::Header) -> Self {
+                $name { $($field: $crate::table::Col(header.find(&[$($key),+]))),+ }
+            }
+        }
+    };
+}
+
+/// A resolved column: its index in the header, or `None` when the file does not have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Col(pub Option<usize>);
+
+impl Col {
+    pub fn present(self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// One data row, with what it needs to name itself in an error.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    pub record: &'a StringRecord,
+    pub header: &'a Header,
+    pub file: &'a str,
+    /// 1-based data row number (the header is row 0).
+    pub number: u64,
+}
+
+impl<'a> Row<'a> {
+    /// The raw cell, or `None` when the column is absent or the cell is a null spelling.
+    /// A BOM at the start of a cell (a second BOM before the first data row) is dropped.
+    pub fn text(&self, col: Col) -> Option<&'a str> {
+        let idx = col.0?;
+        let raw = self.record.get(idx)?;
+        value::text(raw.trim_start_matches('\u{feff}'))
+    }
+
+    /// Like `text`, owned.
+    pub fn string(&self, col: Col) -> Option<String> {
+        self.text(col).map(str::to_string)
+    }
+
+    /// A decimal cell; a malformed number is an error naming the file, row and column.
+    pub fn decimal(&self, col: Col) -> Result<Option<Decimal>, RowError> {
+        match self.text(col) {
+            None => Ok(None),
+            Some(t) => value::decimal(t).map_err(|reason| self.error(col, reason)),
+        }
+    }
+
+    /// A decimal cell that must be present.
+    pub fn required_decimal(&self, col: Col, what: &str) -> Result<Decimal, RowError> {
+        self.decimal(col)?
+            .ok_or_else(|| self.error(col, format!("{what} is empty")))
+    }
+
+    /// A float measurement cell (metrics, never money).
+    pub fn float(&self, col: Col) -> Result<Option<f64>, RowError> {
+        match self.text(col) {
+            None => Ok(None),
+            Some(t) => value::float(t).map_err(|reason| self.error(col, reason)),
+        }
+    }
+
+    /// A UTC time cell.
+    pub fn timestamp(&self, col: Col) -> Result<Option<chrono::DateTime<chrono::Utc>>, RowError> {
+        match self.text(col) {
+            None => Ok(None),
+            Some(t) => value::timestamp(t).map_err(|reason| self.error(col, reason)),
+        }
+    }
+
+    /// A UTC time cell that must be present.
+    pub fn required_timestamp(
+        &self,
+        col: Col,
+        what: &str,
+    ) -> Result<chrono::DateTime<chrono::Utc>, RowError> {
+        self.timestamp(col)?
+            .ok_or_else(|| self.error(col, format!("{what} is empty")))
+    }
+
+    /// A text cell that must be present.
+    pub fn required_text(&self, col: Col, what: &str) -> Result<&'a str, RowError> {
+        self.text(col)
+            .ok_or_else(|| self.error(col, format!("{what} is empty")))
+    }
+
+    /// An error about this row and, when known, one of its columns.
+    pub fn error(&self, col: Col, reason: impl Into<String>) -> RowError {
+        RowError {
+            file: self.file.to_string(),
+            row: self.number,
+            column: col.0.map(|i| self.header.name(i).to_string()),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A source of string rows under one header: a CSV stream or a Parquet file.
+pub trait Table {
+    fn header(&self) -> &Header;
+    /// Reads the next row into `buf`. `Ok(false)` at the end. An `Err` is one bad row (the
+    /// reader stays usable) or, when `fatal()` is set, the end of a broken file.
+    fn next_row(&mut self, buf: &mut StringRecord) -> Result<bool, TableError>;
+}
+
+/// Why a row could not be read at all.
+#[derive(Debug, Clone)]
+pub struct TableError {
+    pub reason: String,
+    /// True when the rest of the file cannot be read either.
+    pub fatal: bool,
+}
+
+/// A CSV file read by header name.
+pub struct CsvTable<R: Read> {
+    reader: csv::Reader<R>,
+    header: Header,
+}
+
+impl<R: Read> std::fmt::Debug for CsvTable<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvTable").field("header", &self.header).finish()
+    }
+}
+
+impl<R: Read> CsvTable<R> {
+    /// Opens a CSV stream; the first record is the header. Rows may be shorter or longer
+    /// than the header (`flexible`): a short row is caught by the normalizer, not the reader.
+    pub fn new(input: R) -> Result<CsvTable<R>, String> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(input);
+        let names = reader
+            .headers()
+            .map_err(|e| format!("cannot read the CSV header: {e}"))?
+            .clone();
+        Ok(CsvTable {
+            reader,
+            header: Header::new(names.iter()),
+        })
+    }
+}
+
+impl<R: Read> Table for CsvTable<R> {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn next_row(&mut self, buf: &mut StringRecord) -> Result<bool, TableError> {
+        match self.reader.read_record(buf) {
+            Ok(more) => Ok(more),
+            Err(e) => {
+                let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
+                Err(TableError {
+                    reason: e.to_string(),
+                    fatal,
+                })
+            }
+        }
+    }
+}
+
+/// The header line of a CSV byte prefix, for format detection.
+pub fn sniff_csv_header(prefix: &[u8]) -> Option<Header> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(prefix);
+    let mut rec = csv::ByteRecord::new();
+    match reader.read_byte_record(&mut rec) {
+        Ok(true) => {
+            let names: Vec<String> = rec
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            Some(Header::new(names))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_unify_the_spellings_of_one_column() {
+        assert_eq!(column_key("lineItem/UnblendedCost"), "lineitemunblendedcost");
+        assert_eq!(column_key("line_item_unblended_cost"), "lineitemunblendedcost");
+        assert_eq!(
+            column_key("savingsPlan/SavingsPlanARN"),
+            column_key("savings_plan_savings_plan_a_r_n")
+        );
+        assert_eq!(column_key("\u{feff}invoiceId"), "invoiceid");
+        assert_eq!(
+            column_key("Abonnement-GUID (SubscriptionGuid)"),
+            "subscriptionguid"
+        );
+    }
+
+    #[test]
+    fn a_bom_in_the_first_data_cell_is_dropped() {
+        let data = "\u{feff}a,b\r\n\u{feff}x,1\r\ny,2\r\n";
+        let mut t = CsvTable::new(data.as_bytes()).expect("header");
+        assert_eq!(t.header().names(), ["a", "b"]);
+        let mut buf = StringRecord::new();
+        assert!(t.next_row(&mut buf).expect("row"));
+        let h = t.header().clone();
+        let row = Row { record: &buf, header: &h, file: "f", number: 1 };
+        assert_eq!(row.text(Col(Some(0))), Some("x"));
+        assert_eq!(row.text(Col(Some(1))), Some("1"));
+    }
+}

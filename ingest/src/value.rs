@@ -1,0 +1,247 @@
+//! Cell values as real exports write them: tolerant parsing of decimals, times and nulls.
+//!
+//! Exporters write nulls as an empty string, `NULL`, `null` or Python's `None`; numbers in
+//! plain, long-decimal and scientific forms (`1E+3`, `1.0e3`, `2.5E-7`, `-0`); times in
+//! ISO 8601 with or without milliseconds or zone, `YYYY-MM-DD HH:MM:SS[ UTC]`, and the
+//! US `M/D/YYYY` of Azure exports. Everything here is pure and never panics.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use rust_decimal::Decimal;
+
+/// True for the spellings of "no value" seen in real exports.
+pub fn is_null(s: &str) -> bool {
+    let t = s.trim();
+    t.is_empty()
+        || t.eq_ignore_ascii_case("null")
+        || t == "None"
+        || t == "\\N"
+        || t.eq_ignore_ascii_case("n/a")
+}
+
+/// The trimmed text, or `None` for a null spelling.
+pub fn text(s: &str) -> Option<&str> {
+    if is_null(s) { None } else { Some(s.trim()) }
+}
+
+/// Parses a decimal in any form real exports write. `Ok(None)` for a null.
+///
+/// More fractional digits than `Decimal` holds (28) are rounded, never rejected: a rate of
+/// `0.0000000072922557592391990000` must not cost the row. `-0` becomes `0`.
+pub fn decimal(s: &str) -> Result<Option<Decimal>, String> {
+    let t = s.trim();
+    if is_null(t) {
+        return Ok(None);
+    }
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let value = match t.find(['e', 'E']) {
+        Some(pos) => scientific(&t[..pos], &t[pos + 1..])?,
+        None => plain(t)?,
+    };
+    Ok(Some(if value.is_zero() {
+        Decimal::ZERO
+    } else {
+        value.normalize()
+    }))
+}
+
+fn plain(t: &str) -> Result<Decimal, String> {
+    if t.is_empty() || !t.bytes().any(|b| b.is_ascii_digit()) {
+        return Err(format!("not a number: {t:?}"));
+    }
+    if !t
+        .bytes()
+        .enumerate()
+        .all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && b == b'-'))
+    {
+        return Err(format!("not a number: {t:?}"));
+    }
+    // `from_str` rounds excess fractional digits; it fails only past 28 integer digits.
+    Decimal::from_str(t).map_err(|e| format!("number {t:?} out of range: {e}"))
+}
+
+fn scientific(mantissa: &str, exponent: &str) -> Result<Decimal, String> {
+    let m = plain(mantissa)?;
+    let exp_text = exponent.strip_prefix('+').unwrap_or(exponent);
+    let exp: i32 = exp_text
+        .parse()
+        .map_err(|_| format!("bad exponent in {mantissa}E{exponent}"))?;
+    if exp.abs() > 60 {
+        return Err(format!("exponent out of range in {mantissa}E{exponent}"));
+    }
+    let ten = Decimal::TEN;
+    let mut v = m;
+    if exp >= 0 {
+        for _ in 0..exp {
+            v = v
+                .checked_mul(ten)
+                .ok_or_else(|| format!("number {mantissa}E{exponent} out of range"))?;
+        }
+    } else {
+        for _ in 0..(-exp) {
+            // Past 28 places the value rounds towards zero, as a too-long decimal would.
+            v = v.checked_div(ten).unwrap_or(Decimal::ZERO);
+        }
+    }
+    Ok(v)
+}
+
+/// Parses a float measurement (metrics only, never money). `Ok(None)` for a null.
+pub fn float(s: &str) -> Result<Option<f64>, String> {
+    let t = s.trim();
+    if is_null(t) {
+        return Ok(None);
+    }
+    let v: f64 = t.parse().map_err(|_| format!("not a number: {t:?}"))?;
+    if v.is_finite() {
+        Ok(Some(v))
+    } else {
+        Err(format!("not a finite number: {t:?}"))
+    }
+}
+
+/// Parses a UTC instant in any of the forms real exports write. A time with no zone is UTC.
+/// A bare date is its midnight.
+pub fn timestamp(s: &str) -> Result<Option<DateTime<Utc>>, String> {
+    let t = s.trim();
+    if is_null(t) {
+        return Ok(None);
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(Some(dt.with_timezone(&Utc)));
+    }
+    let bare = t
+        .strip_suffix(" UTC")
+        .or_else(|| t.strip_suffix("UTC"))
+        .or_else(|| t.strip_suffix('Z'))
+        .unwrap_or(t)
+        .trim();
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %I:%M:%S %p",
+        "%m/%d/%Y %H:%M",
+        "%d.%m.%Y %H:%M:%S",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(bare, f) {
+            return Ok(Some(n.and_utc()));
+        }
+    }
+    for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+        if let Ok(dt) = DateTime::parse_from_str(t, f) {
+            return Ok(Some(dt.with_timezone(&Utc)));
+        }
+    }
+    if let Some(d) = date_only(bare) {
+        return Ok(Some(d.and_time(NaiveTime::MIN).and_utc()));
+    }
+    Err(format!("not a date or time: {t:?}"))
+}
+
+/// Parses a calendar date (`YYYY-MM-DD`, `YYYYMMDD`, `M/D/YYYY`, `D.M.YYYY`), or the date
+/// part of a timestamp.
+pub fn date(s: &str) -> Result<Option<NaiveDate>, String> {
+    let t = s.trim();
+    if is_null(t) {
+        return Ok(None);
+    }
+    if let Some(d) = date_only(t) {
+        return Ok(Some(d));
+    }
+    timestamp(t).map(|o| o.map(|dt| dt.date_naive()))
+}
+
+fn date_only(t: &str) -> Option<NaiveDate> {
+    ["%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%d.%m.%Y", "%Y/%m/%d"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str(s).expect("test decimal")
+    }
+
+    #[test]
+    fn the_ten_spellings_of_one_thousand() {
+        // From FOCUS NumericFormat and the non-conformant forms seen in real exports.
+        for s in [
+            "1000", "1E+3", "1.0e3", "1000.000", "1e+03", "1.000E3", "1E3", "10E2", "1e3",
+            "+1000",
+        ] {
+            assert_eq!(decimal(s), Ok(Some(dec("1000"))), "{s}");
+        }
+    }
+
+    #[test]
+    fn small_and_long_numbers_are_exact() {
+        assert_eq!(decimal("2.5E-7"), Ok(Some(dec("0.00000025"))));
+        assert_eq!(decimal("1.25e-6"), Ok(Some(dec("0.00000125"))));
+        assert_eq!(
+            decimal("114961.468965322154294"),
+            Ok(Some(dec("114961.468965322154294")))
+        );
+        assert_eq!(
+            decimal("18446744073709551616"),
+            Ok(Some(dec("18446744073709551616")))
+        );
+        // 28 fractional places: kept.
+        assert_eq!(
+            decimal("0.0000000072922557592391990000"),
+            Ok(Some(dec("0.000000007292255759239199")))
+        );
+    }
+
+    #[test]
+    fn negative_zero_is_zero() {
+        for s in ["-0", "0E-10", "-0.000", "0e0"] {
+            let v = decimal(s).expect("parses").expect("not null");
+            assert!(v.is_zero());
+            assert_eq!(v.to_string(), "0", "{s}");
+        }
+    }
+
+    #[test]
+    fn nulls_and_garbage() {
+        for s in ["", "  ", "NULL", "null", "None"] {
+            assert_eq!(decimal(s), Ok(None), "{s:?}");
+        }
+        for s in ["abc", "1.2.3", "--1", "1e", "e5", "1,5", "NaN", "1 000"] {
+            assert!(decimal(s).is_err(), "{s:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn every_time_form_real_files_use() {
+        let want = NaiveDate::from_ymd_opt(2024, 3, 5)
+            .and_then(|d| d.and_hms_opt(10, 0, 0))
+            .map(|n| n.and_utc());
+        for s in [
+            "2024-03-05T10:00:00Z",
+            "2024-03-05T10:00:00.000Z",
+            "2024-03-05T10:00:00",
+            "2024-03-05 10:00:00",
+            "2024-03-05 10:00:00 UTC",
+            "2024-03-05 10:00:00.000 UTC",
+            "2024-03-05T12:00:00+02:00",
+            "2024-03-05 10:00:00+00:00",
+            "03/05/2024 10:00:00",
+        ] {
+            assert_eq!(timestamp(s), Ok(want), "{s}");
+        }
+        let midnight = NaiveDate::from_ymd_opt(2024, 2, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|n| n.and_utc());
+        for s in ["02/01/2024", "2/1/2024", "2024-02-01"] {
+            assert_eq!(timestamp(s), Ok(midnight), "{s}");
+        }
+        assert!(timestamp("yesterday").is_err());
+    }
+}
