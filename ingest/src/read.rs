@@ -26,6 +26,9 @@ pub struct Options {
     /// Incremented with the bytes read from disk (compressed bytes for `.gz`), for a
     /// progress bar the caller draws.
     pub progress: Option<Arc<AtomicU64>>,
+    /// The delivery identity to stamp on every record (`x_Source`) instead of the file
+    /// name; a CUR manifest sets it to its assembly for the files it lists.
+    pub source: Option<String>,
 }
 
 /// What a reader knows about the file it reads.
@@ -41,11 +44,11 @@ pub struct FileCtx {
 }
 
 impl FileCtx {
-    pub fn new(path: &Path, container: Container) -> FileCtx {
+    pub fn new(path: &Path, container: Container, opts: &Options) -> FileCtx {
         let file = path.display().to_string();
         FileCtx {
             path: path.to_path_buf(),
-            source: file.clone(),
+            source: opts.source.clone().unwrap_or_else(|| file.clone()),
             file,
             container,
         }
@@ -98,10 +101,19 @@ pub fn ingest_path(
             .map_err(|reason| unreadable(path, reason))?;
         let format = detect::sniff_table(&header).ok_or_else(|| IngestError::UnknownFormat {
             path: path.to_path_buf(),
-            detail: format!("Parquet columns start {}", header.names().iter().take(6).cloned().collect::<Vec<_>>().join(", ")),
+            detail: format!(
+                "Parquet columns start {}",
+                header
+                    .names()
+                    .iter()
+                    .take(6)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         })?;
         let table = ParquetTable::open(file).map_err(|reason| unreadable(path, reason))?;
-        let ctx = FileCtx::new(path, Container::Parquet);
+        let ctx = FileCtx::new(path, Container::Parquet, opts);
         let report = run_format_table(format, Box::new(table), &ctx, emit)?;
         if let Some(c) = &opts.progress {
             c.fetch_add(size, Ordering::Relaxed);
@@ -113,7 +125,10 @@ pub fn ingest_path(
         counter: opts.progress.clone(),
     };
     let (container, mut input): (Container, Box<dyn Read>) = if magic.starts_with(&[0x1f, 0x8b]) {
-        (Container::Gzip, Box::new(MultiGzDecoder::new(BufReader::new(counted))))
+        (
+            Container::Gzip,
+            Box::new(MultiGzDecoder::new(BufReader::new(counted))),
+        )
     } else {
         (Container::Plain, Box::new(counted))
     };
@@ -122,7 +137,7 @@ pub fn ingest_path(
         .take(SNIFF_BYTES)
         .read_to_end(&mut prefix)
         .map_err(io_error(path))?;
-    let ctx = FileCtx::new(path, container);
+    let ctx = FileCtx::new(path, container, opts);
     let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
         256 * 1024,
         Cursor::new(prefix.clone()).chain(input),
@@ -183,10 +198,11 @@ fn detect_stream(path: &Path, prefix: &[u8]) -> Result<Format, IngestError> {
     if detect::looks_like_prometheus(trimmed) {
         return Ok(Format::Prometheus);
     }
-    let header = crate::table::sniff_csv_header(prefix).ok_or_else(|| IngestError::UnknownFormat {
-        path: path.to_path_buf(),
-        detail: "no CSV header line".into(),
-    })?;
+    let header =
+        crate::table::sniff_csv_header(prefix).ok_or_else(|| IngestError::UnknownFormat {
+            path: path.to_path_buf(),
+            detail: "no CSV header line".into(),
+        })?;
     detect::sniff_table(&header).ok_or_else(|| IngestError::UnknownFormat {
         path: path.to_path_buf(),
         detail: detect::describe_header(&header),
@@ -272,7 +288,12 @@ fn run_format_table(
     };
     let mut report = FileReport::new(&ctx.file);
     report.format = format_label(format, ctx.container);
-    run_table(table.as_mut(), normalizer.as_mut(), ctx, &mut Out::new(emit, &mut report));
+    run_table(
+        table.as_mut(),
+        normalizer.as_mut(),
+        ctx,
+        &mut Out::new(emit, &mut report),
+    );
     Ok(report)
 }
 
@@ -323,10 +344,17 @@ pub fn run_table(
     normalizer.finish(out);
 }
 
+/// The files to read, and notes on what was left out and why.
+#[derive(Debug, Clone, Default)]
+pub struct Expanded {
+    pub files: Vec<PathBuf>,
+    pub notes: Vec<String>,
+}
+
 /// Expands files and directories into the files to read, in a stable order. Hidden files
 /// are skipped. Data files listed by a CUR manifest in the same tree are left to the
-/// manifest, so they are read once.
-pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+/// manifest, so they are read once, and superseded CUR assemblies are left out (noted).
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Expanded, IngestError> {
     let mut files = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(io_error(p))?;
@@ -336,8 +364,8 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
             files.push(p.clone());
         }
     }
-    aws_cur::leave_to_manifests(&mut files);
-    Ok(files)
+    let notes = aws_cur::leave_to_manifests(&mut files);
+    Ok(Expanded { files, notes })
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::cost::{ChargeFrequency, CostRecord};
+use crate::cost::{ChargeCategory, ChargeFrequency, CostRecord};
 
 /// Decimal places kept on each non-final share of a split amount.
 pub const SHARE_SCALE: u32 = 15;
@@ -76,9 +76,11 @@ pub fn split_by_utc_day(
 }
 
 impl CostRecord {
-    /// Whether this record lands whole on its start day instead of being split.
+    /// Whether this record lands whole on its start day instead of being split: one-time
+    /// purchases do (an upfront fee is not spread over the term it buys).
     pub fn lands_on_start_day(&self) -> bool {
         self.charge_frequency == Some(ChargeFrequency::OneTime)
+            && self.charge_category == ChargeCategory::Purchase
     }
 
     /// Splits an amount of this record (billed, effective, a quantity) over UTC days.
@@ -97,7 +99,9 @@ mod tests {
     use std::str::FromStr;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).expect("test time")
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .expect("test time")
     }
 
     fn d(s: &str) -> Decimal {
@@ -106,14 +110,28 @@ mod tests {
 
     #[test]
     fn a_charge_inside_one_day_stays_whole() {
-        let parts = split_by_utc_day(d("2.40"), t("2024-03-05T10:00:00Z"), t("2024-03-05T11:00:00Z"));
-        assert_eq!(parts, vec![(NaiveDate::from_ymd_opt(2024, 3, 5).expect("date"), d("2.40"))]);
+        let parts = split_by_utc_day(
+            d("2.40"),
+            t("2024-03-05T10:00:00Z"),
+            t("2024-03-05T11:00:00Z"),
+        );
+        assert_eq!(
+            parts,
+            vec![(
+                NaiveDate::from_ymd_opt(2024, 3, 5).expect("date"),
+                d("2.40")
+            )]
+        );
     }
 
     #[test]
     fn a_charge_over_midnight_splits_by_hours() {
         // 18:00 to 06:00 is 6 hours on each side: 24 splits as 12 + 12.
-        let parts = split_by_utc_day(d("24"), t("2024-03-05T18:00:00Z"), t("2024-03-06T06:00:00Z"));
+        let parts = split_by_utc_day(
+            d("24"),
+            t("2024-03-05T18:00:00Z"),
+            t("2024-03-06T06:00:00Z"),
+        );
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].1, d("12"));
         assert_eq!(parts[1].1, d("12"));
@@ -122,8 +140,14 @@ mod tests {
     #[test]
     fn thirds_add_back_to_the_amount_exactly() {
         // Three days of one dollar each way: 1/3 does not terminate, the last day takes the rest.
-        let start = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).single().expect("time");
-        let end = Utc.with_ymd_and_hms(2024, 3, 4, 0, 0, 0).single().expect("time");
+        let start = Utc
+            .with_ymd_and_hms(2024, 3, 1, 0, 0, 0)
+            .single()
+            .expect("time");
+        let end = Utc
+            .with_ymd_and_hms(2024, 3, 4, 0, 0, 0)
+            .single()
+            .expect("time");
         let parts = split_by_utc_day(d("1"), start, end);
         assert_eq!(parts.len(), 3);
         let sum: Decimal = parts.iter().map(|p| p.1).sum();
@@ -140,6 +164,9 @@ mod tests {
     #[test]
     fn an_empty_period_lands_on_its_start_day() {
         let parts = split_by_utc_day(d("5"), t("2024-03-05T12:00:00Z"), t("2024-03-05T12:00:00Z"));
-        assert_eq!(parts, vec![(NaiveDate::from_ymd_opt(2024, 3, 5).expect("date"), d("5"))]);
+        assert_eq!(
+            parts,
+            vec![(NaiveDate::from_ymd_opt(2024, 3, 5).expect("date"), d("5"))]
+        );
     }
 }

@@ -2,12 +2,12 @@
 
 use std::io::BufRead;
 
+use crate::Normalizer;
 use crate::detect::Format;
 use crate::error::IngestError;
 use crate::read::FileCtx;
 use crate::report::Out;
 use crate::table::Header;
-use crate::Normalizer;
 
 pub fn sniff(_header: &Header) -> Option<Format> {
     None
@@ -22,21 +22,39 @@ pub fn looks_like_prometheus(_prefix: &str) -> bool {
 }
 
 pub fn normalizer(_header: &Header, ctx: &FileCtx) -> Result<Box<dyn Normalizer>, IngestError> {
-    Err(IngestError::Unreadable { path: ctx.path.clone(), reason: "not supported yet".into() })
+    Err(IngestError::Unreadable {
+        path: ctx.path.clone(),
+        reason: "not supported yet".into(),
+    })
 }
 
 fn unsupported(ctx: &FileCtx) -> Result<(), IngestError> {
-    Err(IngestError::Unreadable { path: ctx.path.clone(), reason: "not supported yet".into() })
+    Err(IngestError::Unreadable {
+        path: ctx.path.clone(),
+        reason: "not supported yet".into(),
+    })
 }
 
-pub fn read_jsonl(_input: Box<dyn BufRead>, ctx: &FileCtx, _out: &mut Out<'_>) -> Result<(), IngestError> {
+pub fn read_jsonl(
+    _input: Box<dyn BufRead>,
+    ctx: &FileCtx,
+    _out: &mut Out<'_>,
+) -> Result<(), IngestError> {
     unsupported(ctx)
 }
 
-pub fn read_prometheus(_input: Box<dyn BufRead>, ctx: &FileCtx, _out: &mut Out<'_>) -> Result<(), IngestError> {
+pub fn read_prometheus(
+    _input: Box<dyn BufRead>,
+    ctx: &FileCtx,
+    _out: &mut Out<'_>,
+) -> Result<(), IngestError> {
     unsupported(ctx)
 }
 
-pub fn read_cloudwatch(_input: Box<dyn BufRead>, ctx: &FileCtx, _out: &mut Out<'_>) -> Result<(), IngestError> {
+pub fn read_cloudwatch(
+    _input: Box<dyn BufRead>,
+    ctx: &FileCtx,
+    _out: &mut Out<'_>,
+) -> Result<(), IngestError> {
     unsupported(ctx)
 }
