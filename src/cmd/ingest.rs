@@ -1,0 +1,292 @@
+//! `burnrate ingest PATH...`: read files and directories, detect each file's format, and
+//! report per file what was read, skipped and rejected (with file, row, column and reason).
+//! Bad rows never stop the good ones; a file that cannot be read at all does not stop the
+//! other files either.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use burnrate_ingest::{Emit, FileReport, Options, expand_paths, ingest_path};
+use burnrate_schemas::{CostRecord, MetricSample};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rust_decimal::Decimal;
+
+/// Inputs larger than this get a progress bar (when stderr is a terminal).
+const PROGRESS_MIN_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files or directories (read recursively; hidden files skipped). Formats are detected
+    /// from content: AWS CUR (CSV, CSV.gz, Parquet, manifests), Azure exports, GCP billing
+    /// export (JSON lines, flat CSV), FOCUS (CSV, Parquet), OCI, and inference metrics.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// How to print the per-file report.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    report: ReportFormat,
+    /// Also write every normalized record as JSON lines to this file (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    records: Option<PathBuf>,
+    /// Exit with status 1 when any row is rejected, not only when a file is unreadable.
+    #[arg(long)]
+    strict: bool,
+    /// Rejected rows to print per file in the table report.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    show_errors: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Table,
+    Json,
+}
+
+/// Counts totals per provider and currency, and writes records when asked to.
+struct Tally {
+    totals: BTreeMap<(String, String), (Decimal, Decimal)>,
+    metrics: u64,
+    writer: Option<Box<dyn Write>>,
+    write_error: Option<std::io::Error>,
+}
+
+impl Tally {
+    fn write<T: serde::Serialize>(&mut self, value: &T) {
+        if self.write_error.is_some() {
+            return;
+        }
+        if let Some(w) = self.writer.as_mut() {
+            let result = serde_json::to_writer(&mut *w, value)
+                .map_err(std::io::Error::other)
+                .and_then(|()| w.write_all(b"\n"));
+            if let Err(e) = result {
+                self.write_error = Some(e);
+            }
+        }
+    }
+}
+
+impl Emit for Tally {
+    fn cost(&mut self, record: CostRecord) {
+        let t = self
+            .totals
+            .entry((
+                record.provider.code().to_string(),
+                record.billing_currency.clone(),
+            ))
+            .or_default();
+        t.0 += record.billed_cost;
+        t.1 += record.effective_cost;
+        self.write(&record);
+    }
+
+    fn metric(&mut self, sample: MetricSample) {
+        self.metrics += 1;
+        self.write(&sample);
+    }
+}
+
+pub fn run(args: IngestArgs) -> Result<std::process::ExitCode> {
+    let expanded = expand_paths(&args.paths).context("listing the inputs")?;
+    for note in &expanded.notes {
+        eprintln!("note: {note}");
+    }
+    let writer: Option<Box<dyn Write>> = match &args.records {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(Box::new(BufWriter::new(std::io::stdout()))),
+        Some(p) => Some(Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        ))),
+    };
+    let mut tally = Tally {
+        totals: BTreeMap::new(),
+        metrics: 0,
+        writer,
+        write_error: None,
+    };
+
+    let total_bytes: u64 = expanded
+        .files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let counter = Arc::new(AtomicU64::new(0));
+    let progress = Progress::start(total_bytes, counter.clone());
+    let opts = Options {
+        progress: Some(counter),
+        ..Options::default()
+    };
+
+    let mut reports: Vec<FileReport> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    for file in &expanded.files {
+        match ingest_path(file, &opts, &mut tally) {
+            Ok(report) => reports.push(report),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    progress.finish();
+    if let Some(w) = tally.writer.as_mut() {
+        w.flush().context("writing records")?;
+    }
+    if let Some(e) = tally.write_error.take() {
+        return Err(e).context("writing records");
+    }
+
+    let rejected: u64 = reports.iter().map(|r| r.rejected_count).sum();
+    match args.report {
+        ReportFormat::Json => {
+            let doc = serde_json::json!({
+                "files": reports,
+                "failed_files": failures,
+                "notes": expanded.notes,
+                "totals": tally.totals.iter().map(|((p, c), (b, e))| serde_json::json!({
+                    "provider": p, "currency": c, "billed_cost": b, "effective_cost": e,
+                })).collect::<Vec<_>>(),
+                "metric_samples": tally.metrics,
+            });
+            let out = if args
+                .records
+                .as_deref()
+                .is_some_and(|p| p.as_os_str() == "-")
+            {
+                Box::new(std::io::stderr()) as Box<dyn Write>
+            } else {
+                Box::new(std::io::stdout())
+            };
+            let mut out = out;
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Table => print_table(&reports, &failures, &tally, args.show_errors),
+    }
+    let failed = !failures.is_empty() || (args.strict && rejected > 0);
+    Ok(if failed {
+        std::process::ExitCode::from(1)
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
+}
+
+fn print_table(reports: &[FileReport], failures: &[String], tally: &Tally, show: usize) {
+    // The report goes to stderr when records go to stdout, so the two never mix.
+    let mut out: Box<dyn Write> = if tally.writer.is_some() {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    let _ = writeln!(
+        out,
+        "{:<48} {:<34} {:>9} {:>9} {:>8} {:>8}",
+        "file", "format", "rows", "records", "skipped", "rejected"
+    );
+    for r in reports {
+        let skipped: u64 = r.skipped.values().sum();
+        let _ = writeln!(
+            out,
+            "{:<48} {:<34} {:>9} {:>9} {:>8} {:>8}",
+            shorten(&r.file, 48),
+            shorten(&r.format, 34),
+            r.rows_read,
+            r.cost_records + r.metric_samples,
+            skipped,
+            r.rejected_count
+        );
+        for (why, n) in &r.skipped {
+            let _ = writeln!(out, "    skipped {n}: {why}");
+        }
+        for e in r.rejected.iter().take(show) {
+            let _ = writeln!(out, "    rejected: {e}");
+        }
+        if r.rejected_count as usize > show.min(r.rejected.len()) {
+            let _ = writeln!(
+                out,
+                "    ... {} more rejected rows (use --report json to see up to {})",
+                r.rejected_count as usize - show.min(r.rejected.len()),
+                burnrate_ingest::report::KEPT_REJECTIONS
+            );
+        }
+    }
+    for f in failures {
+        let _ = writeln!(out, "FAILED {f}");
+    }
+    if !tally.totals.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<8} {:<8} {:>22} {:>22}",
+            "provider", "currency", "billed", "effective"
+        );
+        for ((p, c), (b, e)) in &tally.totals {
+            let _ = writeln!(out, "{p:<8} {c:<8} {b:>22} {e:>22}");
+        }
+    }
+    if tally.metrics > 0 {
+        let _ = writeln!(out, "\nmetric samples: {}", tally.metrics);
+    }
+}
+
+fn shorten(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        s.to_string()
+    } else {
+        let tail: String = s.chars().skip(n - (width - 1)).collect();
+        format!("…{tail}")
+    }
+}
+
+/// A byte-based progress bar on stderr for large inputs, fed from the reader's counter.
+struct Progress {
+    bar: Option<ProgressBar>,
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(total: u64, counter: Arc<AtomicU64>) -> Progress {
+        let done = Arc::new(AtomicBool::new(false));
+        if total < PROGRESS_MIN_BYTES {
+            return Progress {
+                bar: None,
+                done,
+                thread: None,
+            };
+        }
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let (b, d) = (bar.clone(), done.clone());
+        let thread = std::thread::spawn(move || {
+            while !d.load(Ordering::Relaxed) {
+                b.set_position(counter.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Progress {
+            bar: Some(bar),
+            done,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
