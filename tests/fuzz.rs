@@ -19,7 +19,8 @@ fn real_files() -> &'static [PathBuf] {
             let Ok(entries) = std::fs::read_dir(dir) else {
                 return;
             };
-            let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut entries: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             entries.sort();
             for p in entries {
                 if p.is_dir() {
@@ -108,7 +109,9 @@ proptest! {
 /// known billing file truncated mid-row still yields its earlier rows.
 #[test]
 fn a_truncated_cur_keeps_its_complete_rows() {
-    let path = common::data("aws/cur-legacy-csv/focus_converters__sample-anonymous-aws-export-dataset.csv");
+    let path = common::data(
+        "aws/cur-legacy-csv/focus_converters__sample-anonymous-aws-export-dataset.csv",
+    );
     let bytes = std::fs::read(&path).expect("read");
     let text = String::from_utf8(bytes.clone()).expect("utf8");
     // Cut in the middle of the 101st data line (line index 101, after the header).

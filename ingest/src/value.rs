@@ -34,11 +34,13 @@ pub fn decimal(s: &str) -> Result<Option<Decimal>, String> {
     if is_null(t) {
         return Ok(None);
     }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let value = match t.find(['e', 'E']) {
-        Some(pos) => scientific(&t[..pos], &t[pos + 1..])?,
-        None => plain(t)?,
-    };
+    let unsigned = t.strip_prefix('+').unwrap_or(t);
+    let value = match unsigned.find(['e', 'E']) {
+        Some(pos) => scientific(&unsigned[..pos], &unsigned[pos + 1..]),
+        None => plain(unsigned),
+    }
+    // Name the whole cell, not the part that failed: "zero" is not a number, "z" says less.
+    .map_err(|why| format!("{why} in {t:?}"))?;
     Ok(Some(if value.is_zero() {
         Decimal::ZERO
     } else {
@@ -47,28 +49,23 @@ pub fn decimal(s: &str) -> Result<Option<Decimal>, String> {
 }
 
 fn plain(t: &str) -> Result<Decimal, String> {
-    if t.is_empty() || !t.bytes().any(|b| b.is_ascii_digit()) {
-        return Err(format!("not a number: {t:?}"));
-    }
-    if !t
+    let digits_only = t
         .bytes()
         .enumerate()
-        .all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && b == b'-'))
-    {
-        return Err(format!("not a number: {t:?}"));
+        .all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && b == b'-'));
+    if !digits_only || !t.bytes().any(|b| b.is_ascii_digit()) {
+        return Err("not a number".into());
     }
     // `from_str` rounds excess fractional digits; it fails only past 28 integer digits.
-    Decimal::from_str(t).map_err(|e| format!("number {t:?} out of range: {e}"))
+    Decimal::from_str(t).map_err(|e| format!("number out of range ({e})"))
 }
 
 fn scientific(mantissa: &str, exponent: &str) -> Result<Decimal, String> {
     let m = plain(mantissa)?;
     let exp_text = exponent.strip_prefix('+').unwrap_or(exponent);
-    let exp: i32 = exp_text
-        .parse()
-        .map_err(|_| format!("bad exponent in {mantissa}E{exponent}"))?;
+    let exp: i32 = exp_text.parse().map_err(|_| "not a number".to_string())?;
     if exp.abs() > 60 {
-        return Err(format!("exponent out of range in {mantissa}E{exponent}"));
+        return Err("exponent out of range".into());
     }
     let ten = Decimal::TEN;
     let mut v = m;
@@ -76,7 +73,7 @@ fn scientific(mantissa: &str, exponent: &str) -> Result<Decimal, String> {
         for _ in 0..exp {
             v = v
                 .checked_mul(ten)
-                .ok_or_else(|| format!("number {mantissa}E{exponent} out of range"))?;
+                .ok_or_else(|| "number out of range".to_string())?;
         }
     } else {
         for _ in 0..(-exp) {
@@ -205,6 +202,12 @@ mod tests {
             assert!(v.is_zero());
             assert_eq!(v.to_string(), "0", "{s}");
         }
+    }
+
+    #[test]
+    fn errors_name_the_whole_cell() {
+        assert_eq!(decimal("zero"), Err("not a number in \"zero\"".to_string()));
+        assert!(decimal("1e999").is_err_and(|e| e.contains("1e999")));
     }
 
     #[test]

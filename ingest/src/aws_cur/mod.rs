@@ -50,6 +50,8 @@ mod classify;
 mod columns;
 mod manifest;
 pub mod normalize;
+#[cfg(test)]
+mod tests;
 
 pub use classify::{Facts, classify as classify_line};
 pub use manifest::{leave_to_manifests, read_manifest};
