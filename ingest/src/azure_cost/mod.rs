@@ -219,6 +219,94 @@ impl Normalizer for AzureNormalizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::Container;
+    use crate::report::{Collected, FileReport};
+    use crate::run_table;
+    use crate::table::{CsvTable, Table};
+    use burnrate_schemas::CostRecord;
+    use std::path::Path;
+
+    const HEADER: &str = "SubscriptionId,Date,MeterCategory,CostInBillingCurrency,BillingCurrency,ChargeType,PricingModel,ReservationId";
+
+    /// Runs `rows` through the normalizer as the file `name`; returns the records in order.
+    fn run_file(name: &str, rows: &[&str]) -> Vec<CostRecord> {
+        let text = format!("{HEADER}\n{}\n", rows.join("\n"));
+        let mut table = CsvTable::new(text.as_bytes()).expect("header");
+        let ctx = FileCtx::new(Path::new(name), Container::Plain);
+        let format = sniff(table.header()).expect("azure");
+        let mut n = normalizer(format, &table.header().clone(), &ctx).expect("normalizer");
+        let mut got = Collected::default();
+        let mut report = FileReport::new(name);
+        run_table(
+            &mut table,
+            n.as_mut(),
+            &ctx,
+            &mut Out::new(&mut got, &mut report),
+        );
+        assert_eq!(report.rejected_count, 0, "{:?}", report.rejected);
+        got.costs
+    }
+
+    #[test]
+    fn rows_before_the_deciding_row_get_its_view() {
+        let got = run_file(
+            "x/part_0_0001.csv",
+            &[
+                "s,2024-02-10,Storage,1.5,USD,Usage,OnDemand,",
+                "s,2024-02-10,Virtual Machines,2,USD,UnusedReservation,Reservation,r1",
+                "s,2024-02-11,Storage,1,USD,Usage,OnDemand,",
+            ],
+        );
+        let sources: Vec<&str> = got.iter().map(|r| r.source.as_str()).collect();
+        assert_eq!(sources, vec!["x/part_0_0001.csv#amortized"; 3]);
+        let rows: Vec<u64> = got.iter().map(|r| r.row_ref.row).collect();
+        assert_eq!(rows, vec![1, 2, 3]);
+        assert_eq!(got[1].billed_cost, rust_decimal::Decimal::ZERO);
+    }
+
+    #[test]
+    fn without_commitment_rows_the_name_decides_else_actual() {
+        let rows = ["s,2024-02-10,Storage,1.5,USD,Usage,OnDemand,"];
+        let got = run_file("exports/Daily_AmortizedCost/part_0.csv", &rows);
+        assert!(got[0].source.ends_with("#amortized"));
+        let got = run_file("exports/part_0.csv", &rows);
+        assert!(got[0].source.ends_with("#actual"));
+        // Content beats the name: priced covered usage is amortized data.
+        let got = run_file(
+            "exports/ActualCost.csv",
+            &["s,2024-02-10,VM,0.4,USD,Usage,Reservation,r1"],
+        );
+        assert!(got[0].source.ends_with("#amortized"));
+    }
+
+    #[test]
+    fn a_long_undecided_file_is_settled_at_the_limit() {
+        let plain = "s,2024-02-10,Storage,0.01,USD,Usage,OnDemand,";
+        let mut rows = vec![plain; UNDECIDED_LIMIT + 1];
+        // Evidence after the limit no longer changes the file's label.
+        rows.push("s,2024-02-10,VM,0,USD,UnusedReservation,Reservation,r1");
+        let got = run_file("Cost_AmortizedCost.csv", &rows);
+        assert_eq!(got.len(), UNDECIDED_LIMIT + 2);
+        assert!(got.iter().all(|r| r.source.ends_with("#amortized")));
+    }
+
+    #[test]
+    fn files_missing_a_vital_column_are_refused() {
+        let header = Header::new([
+            "SubscriptionId",
+            "Date",
+            "MeterCategory",
+            "CostInBillingCurrency",
+        ]);
+        let ctx = FileCtx::new(Path::new("f.csv"), Container::Plain);
+        match normalizer(Format::AzureEa, &header, &ctx) {
+            Err(IngestError::MissingColumns { missing, .. }) => {
+                assert!(missing.contains("currency"))
+            }
+            Err(e) => panic!("wrong error {e}"),
+            Ok(_) => panic!("accepted a file without a currency"),
+        }
+    }
 
     #[test]
     fn sniff_tells_the_column_sets_apart() {
