@@ -162,9 +162,16 @@ fn midnight(d: NaiveDate) -> DateTime<Utc> {
 }
 
 fn date_cell(row: &Row<'_>, col: Col, what: &str) -> Result<Option<NaiveDate>, RowError> {
-    match row.text(col) {
-        None => Ok(None),
-        Some(t) => value::date(t).map_err(|reason| row.error(col, format!("{what}: {reason}"))),
+    let date = match row.text(col) {
+        None => return Ok(None),
+        Some(t) => value::date(t).map_err(|reason| row.error(col, format!("{what}: {reason}")))?,
+    };
+    // Bounded so that the day and month arithmetic below cannot overflow.
+    match date {
+        Some(d) if !(1970..=9999).contains(&d.year()) => {
+            Err(row.error(col, format!("{what} {d} is out of range")))
+        }
+        other => Ok(other),
     }
 }
 

@@ -266,6 +266,8 @@ fn empty_rows_are_skipped_but_a_missing_cost_is_an_error() {
     assert_eq!(err.column.as_deref(), Some("Currency"));
     let err = run(&format!("{header}\nsub,someday,Storage,1,USD\n")).expect_err("bad date");
     assert_eq!(err.column.as_deref(), Some("UsageDateTime"));
+    let err = run(&format!("{header}\nsub,1900-01-01,Storage,1,USD\n")).expect_err("far date");
+    assert_eq!(err.column.as_deref(), Some("UsageDateTime"));
 }
 
 #[test]
