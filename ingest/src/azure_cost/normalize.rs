@@ -353,9 +353,14 @@ pub fn normalize_row(
     } else {
         None
     };
+    // EA writes PayGPrice 0 where it has no retail price (reservation rows, fixtures);
+    // that is an unknown list cost, not a free one.
     let list_cost = match row.decimal(cols.payg_cost)? {
         Some(c) => Some(c),
-        None => product(row.decimal(cols.payg_price)?, quantity),
+        None => product(
+            row.decimal(cols.payg_price)?.filter(|p| !p.is_zero()),
+            quantity,
+        ),
     };
     let contracted_cost = product(row.decimal(cols.unit_price)?, quantity);
     let charge_frequency = frequency(row.text(cols.frequency))

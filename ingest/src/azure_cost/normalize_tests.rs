@@ -79,6 +79,8 @@ fn reservation_purchase_in_an_actual_file() {
         Some("/providers/Microsoft.Capacity/reservationOrders/ro1/reservations/")
     );
     assert_eq!(r.commitment_discount_status, None);
+    // PayGPrice 0: no retail price known.
+    assert_eq!(r.list_cost, None);
     assert_eq!(r.source, "export.csv#actual");
     assert_eq!(r.billing_period_start, t("2023-09-01T00:00:00Z"));
     assert_eq!(r.billing_period_end, t("2023-10-01T00:00:00Z"));
