@@ -23,7 +23,8 @@ fn burnrate(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn json_report_totals_equal_a_plain_sum_over_the_file() {
     let cur = data("aws/cur-legacy-csv/focus_converters__sample-anonymous-aws-export-dataset.csv");
-    let (code, stdout, stderr) = burnrate(&["ingest", "--report", "json", cur.to_str().expect("path")]);
+    let (code, stdout, stderr) =
+        burnrate(&["ingest", "--report", "json", cur.to_str().expect("path")]);
     assert_eq!(code, 0, "{stderr}");
     let doc: Value = serde_json::from_str(&stdout).expect("json report");
     let file = &doc["files"][0];
@@ -48,40 +49,82 @@ fn an_unknown_file_fails_alone_and_says_why() {
         b12.to_str().expect("path"),
     ]);
     assert_eq!(code, 1, "an unreadable file makes the run fail");
-    assert!(stdout.contains("FAILED") && stdout.contains("not a known billing or metrics format"), "{stdout}");
-    assert!(stdout.contains("aws_category_mapping.csv"), "the error names the file: {stdout}");
+    assert!(
+        stdout.contains("FAILED") && stdout.contains("not a known billing or metrics format"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("aws_category_mapping.csv"),
+        "the error names the file: {stdout}"
+    );
     // The good file was still read: B12 nets to 0.50 USD.
     assert!(stdout.contains("b12-cur-00001.csv"), "{stdout}");
-    let totals_line = stdout.lines().find(|l| l.starts_with("aws ")).expect("totals line");
-    let billed: Decimal = totals_line.split_whitespace().nth(2).expect("billed").parse().expect("decimal");
+    let totals_line = stdout
+        .lines()
+        .find(|l| l.starts_with("aws "))
+        .expect("totals line");
+    let billed: Decimal = totals_line
+        .split_whitespace()
+        .nth(2)
+        .expect("billed")
+        .parse()
+        .expect("decimal");
     assert_eq!(billed, dec("0.50"));
 }
 
 #[test]
 fn records_as_json_lines_carry_focus_names_and_exact_money() {
     let b01 = case_dir("B01").join("input/sp-cur-00001.csv");
-    let (code, stdout, stderr) = burnrate(&["ingest", "--records", "-", b01.to_str().expect("path")]);
+    let (code, stdout, stderr) =
+        burnrate(&["ingest", "--records", "-", b01.to_str().expect("path")]);
     assert_eq!(code, 0, "{stderr}");
     // The table report went to stderr, so stdout is only records.
-    assert!(stderr.contains("skipped 2: savings plan negation"), "{stderr}");
-    let records: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
-    assert_eq!(records.len(), 8, "6 usage/fee records + 2 unused-commitment records");
+    assert!(
+        stderr.contains("skipped 2: savings plan negation"),
+        "{stderr}"
+    );
+    let records: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(
+        records.len(),
+        8,
+        "6 usage/fee records + 2 unused-commitment records"
+    );
     let billed: Decimal = records.iter().map(|r| jdec(r, "BilledCost")).sum();
     assert_eq!(billed, dec("0.392"));
-    assert!(records.iter().all(|r| r["BillingCurrency"] == "USD" && r["x_Provider"] == "aws"));
-    assert!(records[0]["x_RowRef"]["file"].as_str().is_some_and(|f| f.ends_with("sp-cur-00001.csv")));
+    assert!(
+        records
+            .iter()
+            .all(|r| r["BillingCurrency"] == "USD" && r["x_Provider"] == "aws")
+    );
+    assert!(
+        records[0]["x_RowRef"]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("sp-cur-00001.csv"))
+    );
 }
 
 #[test]
 fn strict_mode_fails_on_rejected_rows() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.csv");
-    let text = std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    let text =
+        std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
     std::fs::write(&bad, text.replacen(",2.40,", ",two forty,", 1)).expect("write");
     let path = bad.to_str().expect("path");
     let (code, stdout, _) = burnrate(&["ingest", path]);
-    assert_eq!(code, 0, "a rejected row alone does not fail the run: {stdout}");
-    assert!(stdout.contains("rejected:") && stdout.contains("row 1") && stdout.contains("lineItem/UnblendedCost"), "{stdout}");
+    assert_eq!(
+        code, 0,
+        "a rejected row alone does not fail the run: {stdout}"
+    );
+    assert!(
+        stdout.contains("rejected:")
+            && stdout.contains("row 1")
+            && stdout.contains("lineItem/UnblendedCost"),
+        "{stdout}"
+    );
     let (code, _, _) = burnrate(&["ingest", "--strict", path]);
     assert_eq!(code, 1);
 }
