@@ -277,6 +277,30 @@ fn files_without_a_currency_are_refused_by_name() {
     }
 }
 
+/// With a currency configured (`burnrate ingest --currency USD`), the same files read in
+/// full: every row a record in that currency, the total the plain sum of their cost column.
+#[test]
+fn files_without_a_currency_read_with_a_configured_one() {
+    let opts = Options {
+        default_currency: Some("USD".into()),
+        ..Options::default()
+    };
+    for rel in NO_CURRENCY {
+        let path = data(rel);
+        let mut out = Collected::default();
+        let report = ingest_path(&path, &opts, &mut out).expect("reads with a default currency");
+        assert_eq!(report.rejected_count, 0, "{rel}: {:?}", report.rejected);
+        assert_eq!(out.costs.len(), csv_rows(&path).len(), "{rel}");
+        assert!(out.costs.iter().all(|r| r.billing_currency == "USD"));
+        let billed: Decimal = out.costs.iter().map(|r| r.billed_cost).sum();
+        assert_eq!(
+            billed,
+            csv_column_sum(&path, "costinbillingcurrency"),
+            "{rel}"
+        );
+    }
+}
+
 #[test]
 fn non_exports_are_unknown_formats() {
     for rel in NOT_EXPORTS {

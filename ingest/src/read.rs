@@ -29,6 +29,9 @@ pub struct Options {
     /// The delivery identity to stamp on every record (`x_Source`) instead of the file
     /// name; a CUR manifest sets it to its assembly for the files it lists.
     pub source: Option<String>,
+    /// The billing currency of files that do not state one (some Azure exports omit the
+    /// column). Without it such files are refused rather than guessed.
+    pub default_currency: Option<String>,
 }
 
 /// What a reader knows about the file it reads.
@@ -41,6 +44,8 @@ pub struct FileCtx {
     /// assembly id) override it.
     pub source: String,
     pub container: Container,
+    /// See `Options::default_currency`.
+    pub default_currency: Option<String>,
 }
 
 impl FileCtx {
@@ -51,6 +56,7 @@ impl FileCtx {
             source: opts.source.clone().unwrap_or_else(|| file.clone()),
             file,
             container,
+            default_currency: opts.default_currency.clone(),
         }
     }
 

@@ -34,6 +34,10 @@ pub struct IngestArgs {
     /// Also write every normalized record as JSON lines to this file (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     records: Option<PathBuf>,
+    /// Billing currency (ISO code) of files that have no currency column, such as reduced
+    /// Azure exports. Without it those files are refused rather than guessed.
+    #[arg(long, value_name = "CODE")]
+    currency: Option<String>,
     /// Exit with status 1 when any row is rejected, not only when a file is unreadable.
     #[arg(long)]
     strict: bool,
@@ -121,6 +125,7 @@ pub fn run(args: IngestArgs) -> Result<std::process::ExitCode> {
     let progress = Progress::start(total_bytes, counter.clone());
     let opts = Options {
         progress: Some(counter),
+        default_currency: args.currency.map(|c| c.trim().to_ascii_uppercase()),
         ..Options::default()
     };
 

@@ -63,12 +63,12 @@ columns! {
 
 impl AzureColumns {
     /// Logical columns a file cannot be normalized without, named for the error message.
-    pub fn missing(&self) -> Vec<&'static str> {
+    pub fn missing(&self, default_currency: bool) -> Vec<&'static str> {
         let mut missing = Vec::new();
         if !self.cost.present() {
             missing.push("cost (CostInBillingCurrency, Cost or PreTaxCost)");
         }
-        if !self.currency.present() {
+        if !self.currency.present() && !default_currency {
             missing.push("billing currency (BillingCurrency, BillingCurrencyCode or Currency)");
         }
         if !self.date.present() {

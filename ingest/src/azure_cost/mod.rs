@@ -145,7 +145,7 @@ pub fn normalizer(
     ctx: &FileCtx,
 ) -> Result<Box<dyn Normalizer>, IngestError> {
     let cols = AzureColumns::resolve(header);
-    let missing = cols.missing();
+    let missing = cols.missing(ctx.default_currency.is_some());
     if !missing.is_empty() {
         return Err(IngestError::MissingColumns {
             path: ctx.path.clone(),

@@ -234,7 +234,11 @@ pub fn normalize_row(
         // OpenCost's BOM fixture: a row empty but for its date. Nothing was charged.
         return Ok(Outcome::Skip("row with no cost, account or meter"));
     };
-    let currency = row.required_text(cols.currency, "billing currency")?;
+    // The configured default stands in only for a missing column, never for an empty cell.
+    let currency = match (cols.currency.present(), ctx.default_currency.as_deref()) {
+        (false, Some(c)) => c,
+        _ => row.required_text(cols.currency, "billing currency")?,
+    };
     let day = date_cell(row, cols.date, "usage date")?
         .ok_or_else(|| row.error(cols.date, "usage date is empty"))?;
     let (billing_period_start, billing_period_end) = billing_period(row, cols, day)?;
