@@ -46,14 +46,12 @@ impl Classification {
 /// AWS instance families with GPUs or AI accelerators (Trainium, Inferentia, Gaudi).
 const AWS_ACCELERATED: &[&str] = &[
     "p2", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6", "p6e", "g3", "g3s", "g4dn",
-    "g4ad", "g5", "g5g", "g6", "g6e", "g6f", "gr6", "gr6f", "g7e", "trn1", "trn1n", "trn2", "inf1",
-    "inf2", "dl1", "dl2q",
+    "g4ad", "g5", "g5g", "g6", "g6e", "g6f", "gr6", "gr6f", "g7e", "trn1", "trn1n", "trn2",
+    "inf1", "inf2", "dl1", "dl2q",
 ];
 
 /// GCP machine families with attached GPUs or TPUs.
-const GCP_ACCELERATED: &[&str] = &[
-    "a2", "a3", "a4", "a4x", "g2", "g4", "ct3", "ct4", "ct5", "ct6",
-];
+const GCP_ACCELERATED: &[&str] = &["a2", "a3", "a4", "a4x", "g2", "g4", "ct3", "ct4", "ct5", "ct6"];
 
 /// Whether an instance type (AWS `p4d.24xlarge` or `ml.g5.xlarge`, Azure
 /// `Standard_NC24ads_A100_v4`, GCP `a2-highgpu-1g`) has a GPU or AI accelerator.
@@ -65,9 +63,7 @@ pub fn is_accelerated_instance(instance_type: &str) -> bool {
     }
     if let Some(azure) = t.strip_prefix("standard_") {
         // NC, ND, NG and NV series carry GPUs (NCads, NDasr, NVads, ...).
-        return ["nc", "nd", "ng", "nv"]
-            .iter()
-            .any(|p| azure.starts_with(p));
+        return ["nc", "nd", "ng", "nv"].iter().any(|p| azure.starts_with(p));
     }
     if let Some((family, _)) = t.split_once('-') {
         return GCP_ACCELERATED.contains(&family);
@@ -81,55 +77,19 @@ pub fn category_from_words(words: &[&str]) -> CostCategory {
     let joined = words.join(" ").to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| joined.contains(n));
     if has(&[
-        "datatransfer",
-        "data transfer",
-        "bandwidth",
-        "egress",
-        "ingress",
-        "network",
-        "loadbalancer",
-        "load balancer",
-        "natgateway",
-        "nat gateway",
-        "cloudfront",
-        "vpc",
-        "ip address",
-        "public ip",
-        "-bytes",
-        "dns",
+        "datatransfer", "data transfer", "bandwidth", "egress", "ingress", "network",
+        "loadbalancer", "load balancer", "natgateway", "nat gateway", "cloudfront", "vpc",
+        "ip address", "public ip", "-bytes", "dns",
     ]) {
         CostCategory::Network
     } else if has(&[
-        "storage",
-        "s3",
-        "disk",
-        "ebs",
-        "snapshot",
-        "timedstorage",
-        "backup",
-        "glacier",
-        "blob",
-        "bucket",
-        "volume",
-        "-bytehrs",
-        "gb-mo",
-        "byte-hrs",
+        "storage", "s3", "disk", "ebs", "snapshot", "timedstorage", "backup", "glacier",
+        "blob", "bucket", "volume", "-bytehrs", "gb-mo", "byte-hrs",
     ]) {
         CostCategory::Storage
     } else if has(&[
-        "compute",
-        "boxusage",
-        "instance",
-        "ec2",
-        "virtual machine",
-        "vcpu",
-        "cpu",
-        "lambda",
-        "container",
-        "kubernetes",
-        "fargate",
-        "ram",
-        "core",
+        "compute", "boxusage", "instance", "ec2", "virtual machine", "vcpu", "cpu", "lambda",
+        "container", "kubernetes", "fargate", "ram", "core",
     ]) {
         CostCategory::Compute
     } else {
@@ -157,32 +117,16 @@ mod tests {
         ] {
             assert!(is_accelerated_instance(t), "{t}");
         }
-        for t in [
-            "m5.large",
-            "ml.c6i.large",
-            "Standard_D2s_v5",
-            "e2-standard-4",
-            "n2-standard-8",
-            "t3.medium",
-        ] {
+        for t in ["m5.large", "ml.c6i.large", "Standard_D2s_v5", "e2-standard-4", "n2-standard-8", "t3.medium"] {
             assert!(!is_accelerated_instance(t), "{t}");
         }
     }
 
     #[test]
     fn categories_from_words() {
-        assert_eq!(
-            category_from_words(&["AmazonS3", "TimedStorage-ByteHrs"]),
-            CostCategory::Storage
-        );
-        assert_eq!(
-            category_from_words(&["AmazonEC2", "BoxUsage:t3.medium"]),
-            CostCategory::Compute
-        );
-        assert_eq!(
-            category_from_words(&["AWSDataTransfer", "USE1-DataTransfer-Out-Bytes"]),
-            CostCategory::Network
-        );
+        assert_eq!(category_from_words(&["AmazonS3", "TimedStorage-ByteHrs"]), CostCategory::Storage);
+        assert_eq!(category_from_words(&["AmazonEC2", "BoxUsage:t3.medium"]), CostCategory::Compute);
+        assert_eq!(category_from_words(&["AWSDataTransfer", "USE1-DataTransfer-Out-Bytes"]), CostCategory::Network);
         assert_eq!(category_from_words(&["AWSSupport"]), CostCategory::Other);
     }
 }

@@ -22,11 +22,7 @@ pub struct RowError {
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.column {
-            Some(c) => write!(
-                f,
-                "{} row {} column {:?}: {}",
-                self.file, self.row, c, self.reason
-            ),
+            Some(c) => write!(f, "{} row {} column {:?}: {}", self.file, self.row, c, self.reason),
             None => write!(f, "{} row {}: {}", self.file, self.row, self.reason),
         }
     }

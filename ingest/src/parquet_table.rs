@@ -30,9 +30,7 @@ pub struct ParquetTable {
 
 impl std::fmt::Debug for ParquetTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParquetTable")
-            .field("header", &self.header)
-            .finish()
+        f.debug_struct("ParquetTable").field("header", &self.header).finish()
     }
 }
 
@@ -151,9 +149,7 @@ fn write_cell(array: &ArrayRef, row: usize, out: &mut String) -> Result<(), Stri
                     .as_primitive::<TimestampMillisecondType>()
                     .value(row)
                     .checked_mul(1_000),
-                TimeUnit::Microsecond => {
-                    Some(array.as_primitive::<TimestampMicrosecondType>().value(row))
-                }
+                TimeUnit::Microsecond => Some(array.as_primitive::<TimestampMicrosecondType>().value(row)),
                 TimeUnit::Nanosecond => {
                     Some(array.as_primitive::<TimestampNanosecondType>().value(row) / 1_000)
                 }

@@ -98,16 +98,7 @@ pub fn ingest_path(
             .map_err(|reason| unreadable(path, reason))?;
         let format = detect::sniff_table(&header).ok_or_else(|| IngestError::UnknownFormat {
             path: path.to_path_buf(),
-            detail: format!(
-                "Parquet columns start {}",
-                header
-                    .names()
-                    .iter()
-                    .take(6)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            detail: format!("Parquet columns start {}", header.names().iter().take(6).cloned().collect::<Vec<_>>().join(", ")),
         })?;
         let table = ParquetTable::open(file).map_err(|reason| unreadable(path, reason))?;
         let ctx = FileCtx::new(path, Container::Parquet);
@@ -122,10 +113,7 @@ pub fn ingest_path(
         counter: opts.progress.clone(),
     };
     let (container, mut input): (Container, Box<dyn Read>) = if magic.starts_with(&[0x1f, 0x8b]) {
-        (
-            Container::Gzip,
-            Box::new(MultiGzDecoder::new(BufReader::new(counted))),
-        )
+        (Container::Gzip, Box::new(MultiGzDecoder::new(BufReader::new(counted))))
     } else {
         (Container::Plain, Box::new(counted))
     };
@@ -195,11 +183,10 @@ fn detect_stream(path: &Path, prefix: &[u8]) -> Result<Format, IngestError> {
     if detect::looks_like_prometheus(trimmed) {
         return Ok(Format::Prometheus);
     }
-    let header =
-        crate::table::sniff_csv_header(prefix).ok_or_else(|| IngestError::UnknownFormat {
-            path: path.to_path_buf(),
-            detail: "no CSV header line".into(),
-        })?;
+    let header = crate::table::sniff_csv_header(prefix).ok_or_else(|| IngestError::UnknownFormat {
+        path: path.to_path_buf(),
+        detail: "no CSV header line".into(),
+    })?;
     detect::sniff_table(&header).ok_or_else(|| IngestError::UnknownFormat {
         path: path.to_path_buf(),
         detail: detect::describe_header(&header),
@@ -285,12 +272,7 @@ fn run_format_table(
     };
     let mut report = FileReport::new(&ctx.file);
     report.format = format_label(format, ctx.container);
-    run_table(
-        table.as_mut(),
-        normalizer.as_mut(),
-        ctx,
-        &mut Out::new(emit, &mut report),
-    );
+    run_table(table.as_mut(), normalizer.as_mut(), ctx, &mut Out::new(emit, &mut report));
     Ok(report)
 }
 

@@ -225,9 +225,7 @@ pub struct CsvTable<R: Read> {
 
 impl<R: Read> std::fmt::Debug for CsvTable<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CsvTable")
-            .field("header", &self.header)
-            .finish()
+        f.debug_struct("CsvTable").field("header", &self.header).finish()
     }
 }
 
@@ -294,14 +292,8 @@ mod tests {
 
     #[test]
     fn keys_unify_the_spellings_of_one_column() {
-        assert_eq!(
-            column_key("lineItem/UnblendedCost"),
-            "lineitemunblendedcost"
-        );
-        assert_eq!(
-            column_key("line_item_unblended_cost"),
-            "lineitemunblendedcost"
-        );
+        assert_eq!(column_key("lineItem/UnblendedCost"), "lineitemunblendedcost");
+        assert_eq!(column_key("line_item_unblended_cost"), "lineitemunblendedcost");
         assert_eq!(
             column_key("savingsPlan/SavingsPlanARN"),
             column_key("savings_plan_savings_plan_a_r_n")
@@ -321,12 +313,7 @@ mod tests {
         let mut buf = StringRecord::new();
         assert!(t.next_row(&mut buf).expect("row"));
         let h = t.header().clone();
-        let row = Row {
-            record: &buf,
-            header: &h,
-            file: "f",
-            number: 1,
-        };
+        let row = Row { record: &buf, header: &h, file: "f", number: 1 };
         assert_eq!(row.text(Col(Some(0))), Some("x"));
         assert_eq!(row.text(Col(Some(1))), Some("1"));
     }

@@ -173,7 +173,8 @@ mod tests {
     fn the_ten_spellings_of_one_thousand() {
         // From FOCUS NumericFormat and the non-conformant forms seen in real exports.
         for s in [
-            "1000", "1E+3", "1.0e3", "1000.000", "1e+03", "1.000E3", "1E3", "10E2", "1e3", "+1000",
+            "1000", "1E+3", "1.0e3", "1000.000", "1e+03", "1.000E3", "1E3", "10E2", "1e3",
+            "+1000",
         ] {
             assert_eq!(decimal(s), Ok(Some(dec("1000"))), "{s}");
         }

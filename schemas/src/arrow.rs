@@ -174,10 +174,7 @@ mod tests {
             model: None,
             tokens: None,
             source: "f".into(),
-            row_ref: RowRef {
-                file: "f".into(),
-                row: 1,
-            },
+            row_ref: RowRef { file: "f".into(), row: 1 },
         };
         let json = serde_json::to_value(&record).expect("serialize");
         let mut serde_names: Vec<String> = json

@@ -97,9 +97,7 @@ mod tests {
     use std::str::FromStr;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|d| d.with_timezone(&Utc))
-            .expect("test time")
+        DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).expect("test time")
     }
 
     fn d(s: &str) -> Decimal {
@@ -108,28 +106,14 @@ mod tests {
 
     #[test]
     fn a_charge_inside_one_day_stays_whole() {
-        let parts = split_by_utc_day(
-            d("2.40"),
-            t("2024-03-05T10:00:00Z"),
-            t("2024-03-05T11:00:00Z"),
-        );
-        assert_eq!(
-            parts,
-            vec![(
-                NaiveDate::from_ymd_opt(2024, 3, 5).expect("date"),
-                d("2.40")
-            )]
-        );
+        let parts = split_by_utc_day(d("2.40"), t("2024-03-05T10:00:00Z"), t("2024-03-05T11:00:00Z"));
+        assert_eq!(parts, vec![(NaiveDate::from_ymd_opt(2024, 3, 5).expect("date"), d("2.40"))]);
     }
 
     #[test]
     fn a_charge_over_midnight_splits_by_hours() {
         // 18:00 to 06:00 is 6 hours on each side: 24 splits as 12 + 12.
-        let parts = split_by_utc_day(
-            d("24"),
-            t("2024-03-05T18:00:00Z"),
-            t("2024-03-06T06:00:00Z"),
-        );
+        let parts = split_by_utc_day(d("24"), t("2024-03-05T18:00:00Z"), t("2024-03-06T06:00:00Z"));
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].1, d("12"));
         assert_eq!(parts[1].1, d("12"));
@@ -138,14 +122,8 @@ mod tests {
     #[test]
     fn thirds_add_back_to_the_amount_exactly() {
         // Three days of one dollar each way: 1/3 does not terminate, the last day takes the rest.
-        let start = Utc
-            .with_ymd_and_hms(2024, 3, 1, 0, 0, 0)
-            .single()
-            .expect("time");
-        let end = Utc
-            .with_ymd_and_hms(2024, 3, 4, 0, 0, 0)
-            .single()
-            .expect("time");
+        let start = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).single().expect("time");
+        let end = Utc.with_ymd_and_hms(2024, 3, 4, 0, 0, 0).single().expect("time");
         let parts = split_by_utc_day(d("1"), start, end);
         assert_eq!(parts.len(), 3);
         let sum: Decimal = parts.iter().map(|p| p.1).sum();
@@ -162,9 +140,6 @@ mod tests {
     #[test]
     fn an_empty_period_lands_on_its_start_day() {
         let parts = split_by_utc_day(d("5"), t("2024-03-05T12:00:00Z"), t("2024-03-05T12:00:00Z"));
-        assert_eq!(
-            parts,
-            vec![(NaiveDate::from_ymd_opt(2024, 3, 5).expect("date"), d("5"))]
-        );
+        assert_eq!(parts, vec![(NaiveDate::from_ymd_opt(2024, 3, 5).expect("date"), d("5"))]);
     }
 }

@@ -38,8 +38,7 @@ pub fn read(path: &Path) -> (Collected, FileReport) {
 pub fn read_clean(path: &Path) -> (Collected, FileReport) {
     let (out, report) = read(path);
     assert_eq!(
-        report.rejected_count,
-        0,
+        report.rejected_count, 0,
         "{}: unexpected rejections: {:#?}",
         path.display(),
         report.rejected
@@ -65,11 +64,9 @@ pub fn assert_close(got: Decimal, want: Decimal, tol: Decimal, what: &str) {
 
 /// Total billed and effective cost of records.
 pub fn totals(records: &[CostRecord]) -> (Decimal, Decimal) {
-    records
-        .iter()
-        .fold((Decimal::ZERO, Decimal::ZERO), |(b, e), r| {
-            (b + r.billed_cost, e + r.effective_cost)
-        })
+    records.iter().fold((Decimal::ZERO, Decimal::ZERO), |(b, e), r| {
+        (b + r.billed_cost, e + r.effective_cost)
+    })
 }
 
 /// Billed and effective cost per UTC day and key, with multi-day charges split pro rata.
@@ -124,10 +121,7 @@ pub fn csv_column_sum_where(
         let row: BTreeMap<String, String> = headers
             .iter()
             .cloned()
-            .zip(
-                rec.iter()
-                    .map(|s| s.trim_start_matches('\u{feff}').to_string()),
-            )
+            .zip(rec.iter().map(|s| s.trim_start_matches('\u{feff}').to_string()))
             .collect();
         if !keep(&row) {
             continue;
@@ -163,10 +157,7 @@ pub fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
             headers
                 .iter()
                 .cloned()
-                .zip(
-                    rec.iter()
-                        .map(|s| s.trim_start_matches('\u{feff}').to_string()),
-                )
+                .zip(rec.iter().map(|s| s.trim_start_matches('\u{feff}').to_string()))
                 .collect()
         })
         .collect()

@@ -3,12 +3,12 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 
-use crate::Normalizer;
 use crate::detect::Format;
 use crate::error::IngestError;
 use crate::read::{FileCtx, Options};
 use crate::report::{Emit, FileReport};
 use crate::table::Header;
+use crate::Normalizer;
 
 pub fn sniff(_header: &Header) -> Option<Format> {
     None
@@ -23,10 +23,7 @@ pub fn normalizer(
     _header: &Header,
     ctx: &FileCtx,
 ) -> Result<Box<dyn Normalizer>, IngestError> {
-    Err(IngestError::Unreadable {
-        path: ctx.path.clone(),
-        reason: format!("{format} is not supported yet"),
-    })
+    Err(IngestError::Unreadable { path: ctx.path.clone(), reason: format!("{format} is not supported yet") })
 }
 
 pub fn read_manifest(
@@ -35,10 +32,7 @@ pub fn read_manifest(
     _opts: &Options,
     _emit: &mut dyn Emit,
 ) -> Result<FileReport, IngestError> {
-    Err(IngestError::Unreadable {
-        path: ctx.path.clone(),
-        reason: "manifests are not supported yet".into(),
-    })
+    Err(IngestError::Unreadable { path: ctx.path.clone(), reason: "manifests are not supported yet".into() })
 }
 
 pub fn leave_to_manifests(_files: &mut Vec<PathBuf>) {}

@@ -1,10 +1,10 @@
 //! Azure Cost Management exports. (Being written.)
 
-use crate::Normalizer;
 use crate::detect::Format;
 use crate::error::IngestError;
 use crate::read::FileCtx;
 use crate::table::Header;
+use crate::Normalizer;
 
 pub fn sniff(_header: &Header) -> Option<Format> {
     None
@@ -15,8 +15,5 @@ pub fn normalizer(
     _header: &Header,
     ctx: &FileCtx,
 ) -> Result<Box<dyn Normalizer>, IngestError> {
-    Err(IngestError::Unreadable {
-        path: ctx.path.clone(),
-        reason: format!("{format} is not supported yet"),
-    })
+    Err(IngestError::Unreadable { path: ctx.path.clone(), reason: format!("{format} is not supported yet") })
 }
