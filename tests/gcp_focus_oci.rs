@@ -398,7 +398,8 @@ fn focus_saas_short_dates_are_this_century() {
 #[test]
 fn focus_ai_working_draft_tokens_and_models() {
     // Hand-read from the three draft files: (BilledCost, ConsumedQuantity, ModelId).
-    let cases: [(&str, &[(&str, &str, &str)]); 3] = [
+    type Rows = &'static [(&'static str, &'static str, &'static str)];
+    let cases: [(&str, Rows); 3] = [
         (
             "ai_model_billing__per_token_ai_model_api.csv",
             &[
@@ -458,4 +459,346 @@ fn focus_mapping_files_are_not_billing_exports() {
             other => panic!("{}: expected UnknownFormat, got {other:?}", path.display()),
         }
     }
+}
+
+// ---------------------------------------------------------------- GCP
+
+fn is_credit(r: &CostRecord) -> bool {
+    r.charge_category == ChargeCategory::Credit
+}
+
+fn b09_records() -> Vec<CostRecord> {
+    let path =
+        case_dir("B09").join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl");
+    let (out, report) = read_clean(&path);
+    assert_eq!(report.format, "GCP billing export (JSON lines)");
+    assert_eq!(report.rows_read, 5);
+    out.costs
+}
+
+#[test]
+fn b09_credits_are_their_own_records() {
+    let exp = expected("B09");
+    let e = &exp["expected"];
+    let recs = b09_records();
+    // 5 rows + 4 credits, each row once.
+    assert_eq!(recs.len(), 9);
+    assert_eq!(recs.iter().filter(|r| !is_credit(r)).count(), 5);
+
+    let t = &e["totals"];
+    assert!(
+        recs.iter()
+            .all(|r| r.billing_currency == t["currency"].as_str().expect("currency"))
+    );
+    let gross: Decimal = recs
+        .iter()
+        .filter(|r| !is_credit(r))
+        .map(|r| r.billed_cost)
+        .sum();
+    let credits: Decimal = recs
+        .iter()
+        .filter(|r| is_credit(r))
+        .map(|r| r.billed_cost)
+        .sum();
+    let (net, net_effective) = totals(&recs);
+    assert_close(gross, jdec(t, "gross_cost"), tol(), "gross");
+    assert_close(credits, jdec(t, "credits_total"), tol(), "credits");
+    assert_close(net, jdec(t, "net_cost"), tol(), "net");
+    assert_eq!(net, net_effective, "GCP: billed and effective views agree");
+
+    let mut by_type: BTreeMap<String, Decimal> = BTreeMap::new();
+    for r in recs.iter().filter(|r| is_credit(r)) {
+        let d = r.charge_description.as_deref().expect("credit description");
+        let (kind, _name) = d.split_once(": ").expect("<type>: <name>");
+        *by_type.entry(kind.to_string()).or_default() += r.billed_cost;
+    }
+    let want = e["credits_by_type"].as_object().expect("credits_by_type");
+    assert_eq!(by_type.len(), want.len());
+    for (k, v) in want {
+        assert_close(by_type[k], dec(v.as_str().expect("amount")), tol(), k);
+    }
+    let kind_of = |t: &str| {
+        recs.iter()
+            .find(|r| {
+                r.charge_description
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with(t))
+            })
+            .map(|r| r.charge_kind)
+            .expect(t)
+    };
+    assert_eq!(kind_of("SUSTAINED_USAGE_DISCOUNT"), ChargeKind::Discount);
+    assert_eq!(kind_of("COMMITTED_USAGE_DISCOUNT"), ChargeKind::Discount);
+    assert_eq!(kind_of("PROMOTION"), ChargeKind::Credit);
+    assert_eq!(kind_of("FREE_TIER"), ChargeKind::Credit);
+
+    let daily = daily_by(&recs, |r| (r.service_name.clone(), is_credit(r)));
+    for d in e["daily"].as_array().expect("daily") {
+        let day = date(d["date"].as_str().expect("date"));
+        let service = d["service"].as_str().expect("service").to_string();
+        assert_eq!(d["provider"], "gcp");
+        let gross = daily
+            .get(&(day, (service.clone(), false)))
+            .map_or(Decimal::ZERO, |v| v.0);
+        let credits = daily
+            .get(&(day, (service.clone(), true)))
+            .map_or(Decimal::ZERO, |v| v.0);
+        assert_close(
+            gross,
+            jdec(d, "gross_cost"),
+            tol(),
+            &format!("{service} gross"),
+        );
+        assert_close(
+            credits,
+            jdec(d, "credits"),
+            tol(),
+            &format!("{service} credits"),
+        );
+        assert_close(
+            gross + credits,
+            jdec(d, "net_cost"),
+            tol(),
+            &format!("{service} net"),
+        );
+    }
+    assert!(recs.iter().all(|r| r.provider == Provider::Gcp));
+
+    for l in e["by_label"].as_array().expect("by_label") {
+        let key = l["key"].as_str().expect("key");
+        let value = l["value"].as_str();
+        let net: Decimal = recs
+            .iter()
+            .filter(|r| r.tags.get(key).map(String::as_str) == value)
+            .map(|r| r.billed_cost)
+            .sum();
+        assert_close(net, jdec(l, "net_cost"), tol(), &format!("{key}={value:?}"));
+    }
+
+    for item in e["items"].as_array().expect("items") {
+        let sku = item["sku"].as_str().expect("sku");
+        let day = date(item["date"].as_str().expect("date"));
+        let of: Vec<&CostRecord> = recs
+            .iter()
+            .filter(|r| r.sku_description.as_deref() == Some(sku))
+            .collect();
+        let row = of.iter().find(|r| !is_credit(r)).expect("row");
+        assert_eq!(row.charge_period_start.date_naive(), day);
+        assert_eq!(
+            row.charge_kind.code(),
+            item["category"].as_str().expect("category"),
+            "{sku}"
+        );
+        let pm = serde_json::to_value(row.pricing_model).expect("json");
+        assert_eq!(pm, item["pricing_model"], "{sku}");
+        if let Some(b) = item.get("billed_cost") {
+            assert_close(row.billed_cost, dec(b.as_str().expect("b")), tol(), sku);
+        }
+        if item.get("gross_cost").is_some() {
+            let credits: Decimal = of
+                .iter()
+                .filter(|r| is_credit(r))
+                .map(|r| r.billed_cost)
+                .sum();
+            assert_close(row.billed_cost, jdec(item, "gross_cost"), tol(), sku);
+            assert_close(credits, jdec(item, "credits"), tol(), sku);
+            assert_close(
+                row.billed_cost + credits,
+                jdec(item, "net_cost"),
+                tol(),
+                sku,
+            );
+        }
+    }
+    let fee = recs
+        .iter()
+        .find(|r| r.charge_kind == ChargeKind::Purchase)
+        .expect("fee");
+    assert_eq!(fee.charge_frequency, Some(ChargeFrequency::Recurring));
+    assert_eq!(fee.charge_category, ChargeCategory::Purchase);
+}
+
+#[test]
+fn b09_fields_map_as_documented() {
+    let recs = b09_records();
+    let first = &recs[0];
+    assert_eq!(first.billing_account_id, "012345-6789AB-CDEF01");
+    assert_eq!(first.sub_account_id.as_deref(), Some("b0x-example-project"));
+    assert_eq!(first.service_code, "6F81-5844-456A");
+    assert_eq!(first.service_name, "Compute Engine");
+    assert_eq!(first.region_id.as_deref(), Some("us-central1"));
+    assert_eq!(first.resource_id, None, "standard export: no resource");
+    assert_eq!(
+        first.billing_period_start.to_rfc3339(),
+        "2024-03-01T00:00:00+00:00"
+    );
+    assert_eq!(
+        first.billing_period_end.to_rfc3339(),
+        "2024-04-01T00:00:00+00:00"
+    );
+    assert_eq!(first.consumed_quantity, Some(dec("115200")));
+    assert_eq!(first.pricing_quantity, Some(dec("32")));
+    // Row 1 and its two credits point at line 1; BigQuery's row is at line 5.
+    assert_eq!(recs.iter().filter(|r| r.row_ref.row == 1).count(), 3);
+    let bq = recs
+        .iter()
+        .find(|r| r.service_name == "BigQuery" && !is_credit(r))
+        .expect("bq");
+    assert_eq!((bq.row_ref.row, bq.region_id.as_deref()), (5, Some("US")));
+}
+
+fn temp_file(name: &str, body: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("burnrate-gcp-focus-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let p = dir.join(name);
+    std::fs::write(&p, body).expect("write");
+    p
+}
+
+#[test]
+fn gcp_jsonl_bad_lines_are_rejected_with_their_field_path() {
+    let good = std::fs::read_to_string(
+        case_dir("B09").join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl"),
+    )
+    .expect("b09");
+    let first = good.lines().next().expect("line");
+    let bad_credit = first.replace("\"amount\":-2.0", "\"amount\":\"lots\"");
+    assert_ne!(bad_credit, first);
+    let bad_month = first.replace("\"month\":\"202403\"", "\"month\":\"March\"");
+    let body = format!("{first}\n{bad_credit}\n\n{{not json\n{bad_month}\n{first}\n");
+    let (out, report) = read(&temp_file("bad-lines.jsonl", &body));
+    assert_eq!(report.rows_read, 6);
+    assert_eq!(report.skipped.get("blank line"), Some(&1));
+    assert_eq!(report.rejected_count, 3);
+    let cols: Vec<(u64, Option<&str>)> = report
+        .rejected
+        .iter()
+        .map(|e| (e.row, e.column.as_deref()))
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            (2, Some("credits[0].amount")),
+            (4, None),
+            (5, Some("invoice.month"))
+        ]
+    );
+    // Two good copies of row 1: 3 records each (the row and its two credits).
+    assert_eq!(out.costs.len(), 6);
+    assert_eq!(totals(&out.costs).0, dec("14"));
+}
+
+#[test]
+fn gcp_json_array_reads_like_json_lines() {
+    let text = std::fs::read_to_string(
+        case_dir("B09").join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl"),
+    )
+    .expect("b09");
+    let body = format!("[\n{}\n]\n", text.lines().collect::<Vec<_>>().join(",\n"));
+    let (out, _) = read_clean(&temp_file("array.json", &body));
+    let lines = b09_records();
+    assert_eq!(out.costs.len(), lines.len());
+    assert_eq!(totals(&out.costs), totals(&lines));
+}
+
+/// Independent reading of Koku's repr credits: every `'amount': <number>` in the cell.
+fn repr_amounts(cell: &str) -> Vec<Decimal> {
+    let mut out = Vec::new();
+    let mut rest = cell;
+    while let Some(at) = rest.find("'amount': ") {
+        rest = &rest[at + "'amount': ".len()..];
+        let end = rest.find([',', '}']).expect("end of number");
+        out.push(raw_dec(rest[..end].trim()));
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[test]
+fn gcp_koku_csv_totals_per_currency_and_day() {
+    for name in [
+        "koku__202011_30c31bca571d9b7f3b2c8459dd8bc34a_2020-11-08_2020-11-11.csv",
+        "koku__2022-08-01_5.csv",
+    ] {
+        let path = data(&format!("gcp/rows/{name}"));
+        let (out, report) = read_clean(&path);
+        assert_eq!(report.format, "GCP billing export (flat CSV)");
+        let rows = csv_rows(&path);
+        let credit_count: usize = rows.iter().map(|r| repr_amounts(&r["credits"]).len()).sum();
+        assert_eq!(out.costs.len(), rows.len() + credit_count, "{name}");
+        assert_eq!(
+            out.costs.iter().filter(|r| is_credit(r)).count(),
+            credit_count
+        );
+
+        let want = raw_daily(
+            &rows,
+            "usage_start_time",
+            "usage_end_time",
+            |r| r["currency"].clone(),
+            |r| raw_dec(&r["cost"]) + repr_amounts(&r["credits"]).into_iter().sum::<Decimal>(),
+        );
+        assert_daily_eq(&product_daily(&out.costs), &want, name);
+        let gross: Decimal = out
+            .costs
+            .iter()
+            .filter(|r| !is_credit(r))
+            .map(|r| r.billed_cost)
+            .sum();
+        assert_eq!(gross, csv_column_sum(&path, "cost"), "{name}");
+        for r in &out.costs {
+            assert_eq!(r.billing_account_id, rows[0]["billing_account_id"]);
+            assert_eq!(r.provider, Provider::Gcp);
+        }
+    }
+}
+
+#[test]
+fn gcp_koku_csv_fields() {
+    let path =
+        data("gcp/rows/koku__202011_30c31bca571d9b7f3b2c8459dd8bc34a_2020-11-08_2020-11-11.csv");
+    let (out, _) = read_clean(&path);
+    // Row 1 by hand: 5e-06 cost with one PROMOTION credit of -5e-06.
+    let row1: Vec<&CostRecord> = out.costs.iter().filter(|r| r.row_ref.row == 1).collect();
+    assert_eq!(row1.len(), 2);
+    assert_eq!(row1[0].billed_cost, dec("0.000005"));
+    assert_eq!(row1[1].billed_cost, dec("-0.000005"));
+    assert_eq!(row1[1].charge_kind, ChargeKind::Credit);
+    assert_eq!(
+        row1[1].charge_description.as_deref(),
+        Some("PROMOTION: FreeTrial:Credit-000000-B0BBA4-940A77")
+    );
+    assert_eq!(row1[0].service_name, "Security Command Center");
+    assert_eq!(row1[0].region_id.as_deref(), Some("global"));
+    assert_eq!(
+        row1[0].pricing_quantity,
+        Some(dec("0.000023198314011096954"))
+    );
+    // Row 4 carries a label (`goog-resource-type`) as a tag.
+    let row4 = out
+        .costs
+        .iter()
+        .find(|r| r.row_ref.row == 4)
+        .expect("row 4");
+    assert_eq!(
+        row4.tags.get("goog-resource-type").map(String::as_str),
+        Some("bigquery_resource")
+    );
+
+    let detailed = data("gcp/rows/koku__2022-08-01_5.csv");
+    let (out, _) = read_clean(&detailed);
+    assert!(
+        out.costs
+            .iter()
+            .all(|r| r.resource_id.as_deref() == Some("instance-1"))
+    );
+    assert!(
+        out.costs
+            .iter()
+            .all(|r| r.cost_category == burnrate_schemas::CostCategory::Network)
+    );
+    assert_eq!(
+        out.costs[0].billing_period_start.to_rfc3339(),
+        "2022-08-01T00:00:00+00:00"
+    );
 }
