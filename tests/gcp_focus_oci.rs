@@ -802,3 +802,143 @@ fn gcp_koku_csv_fields() {
         "2022-08-01T00:00:00+00:00"
     );
 }
+
+// ---------------------------------------------------------------- OCI
+
+#[test]
+fn oci_cost_report_totals_per_currency_and_day() {
+    let path = data(
+        "focus/focus_converters/oci/focus_converters__oci__reports_cost-csv_0000000030000269.csv",
+    );
+    let (out, report) = read_clean(&path);
+    assert_eq!(report.format, "OCI cost report");
+    let rows = csv_rows(&path);
+    assert_eq!(rows.len(), 506);
+    assert_eq!(out.costs.len(), rows.len());
+    let want = raw_daily(
+        &rows,
+        "lineItem/intervalUsageStart",
+        "lineItem/intervalUsageEnd",
+        |r| r["cost/currencyCode"].clone(),
+        |r| raw_dec(&r["cost/myCost"]) + raw_dec(&r["cost/myCostOverage"]),
+    );
+    assert_daily_eq(&product_daily(&out.costs), &want, "OCI per day");
+    assert_eq!(totals(&out.costs).0, csv_column_sum(&path, "cost/myCost"));
+    // Per service, against the raw rows (PROVENANCE lists the eight services).
+    let mut want_services: BTreeMap<String, Decimal> = BTreeMap::new();
+    for r in &rows {
+        *want_services
+            .entry(r["product/service"].clone())
+            .or_default() += raw_dec(&r["cost/myCost"]);
+    }
+    let mut got_services: BTreeMap<String, Decimal> = BTreeMap::new();
+    for r in &out.costs {
+        *got_services.entry(r.service_name.clone()).or_default() += r.billed_cost;
+    }
+    assert_eq!(got_services, want_services);
+    assert_eq!(got_services.len(), 8);
+    // Tags: one per non-empty tags/ cell.
+    let raw_tags: usize = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .filter(|(k, v)| k.starts_with("tags/") && !v.is_empty())
+                .count()
+        })
+        .sum();
+    let got_tags: usize = out.costs.iter().map(|r| r.tags.len()).sum();
+    assert_eq!(got_tags, raw_tags);
+    let first = &out.costs[0];
+    assert_eq!(first.provider, Provider::Oci);
+    assert_eq!(
+        first.tags.get("Oracle-Tags.CreatedBy").map(String::as_str),
+        Some("default/phil.newman@oracle.com")
+    );
+    assert_eq!(first.billed_cost, dec("0.012264277499950943"));
+    assert!(
+        out.costs.iter().all(|r| r.charge_class.is_none()),
+        "no correction rows in this file"
+    );
+}
+
+// ---------------------------------------------------------------- Parquet
+
+/// Writes a FOCUS CSV as Parquet the way an exporter would type it: costs as DOUBLE, the
+/// charge period as TIMESTAMP(UTC), everything else as strings (empty = null).
+fn write_focus_parquet(csv_path: &Path, out: &Path) {
+    use std::sync::Arc;
+
+    use arrow_array::{
+        ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    };
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+    let mut rdr = csv::Reader::from_path(csv_path).expect("csv");
+    let names: Vec<String> = rdr
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let records: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("row")).collect();
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let cells = records.iter().map(|r| r.get(i).filter(|c| !c.is_empty()));
+        if name.ends_with("Cost") {
+            let v: Float64Array = cells
+                .map(|c| c.map(|c| c.parse::<f64>().expect("f64")))
+                .collect();
+            fields.push(Field::new(name, DataType::Float64, true));
+            columns.push(Arc::new(v));
+        } else if name.starts_with("ChargePeriod") {
+            let v: TimestampMicrosecondArray = cells
+                .map(|c| {
+                    c.map(|c| {
+                        chrono::DateTime::parse_from_rfc3339(c)
+                            .expect("time")
+                            .timestamp_micros()
+                    })
+                })
+                .collect();
+            let v = v.with_timezone("UTC");
+            fields.push(Field::new(
+                name,
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ));
+            columns.push(Arc::new(v));
+        } else {
+            let v: StringArray = cells.collect();
+            fields.push(Field::new(name, DataType::Utf8, true));
+            columns.push(Arc::new(v));
+        }
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch");
+    let file = std::fs::File::create(out).expect("create");
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+}
+
+#[test]
+fn focus_parquet_reads_like_its_csv() {
+    let csv_path = case_dir("B17").join("input/focus-endpoint-costs-2024-03-05.csv");
+    let dir = std::env::temp_dir().join(format!("burnrate-gcp-focus-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let pq = dir.join("focus-endpoint-costs.parquet");
+    write_focus_parquet(&csv_path, &pq);
+
+    let (from_csv, _) = read_clean(&csv_path);
+    let (from_pq, report) = read_clean(&pq);
+    assert_eq!(report.format, "FOCUS, Parquet");
+    assert_eq!(from_pq.costs.len(), 3);
+    let strip = |mut r: CostRecord| {
+        r.source = String::new();
+        r.row_ref.file = String::new();
+        r
+    };
+    let a: Vec<CostRecord> = from_csv.costs.into_iter().map(strip).collect();
+    let b: Vec<CostRecord> = from_pq.costs.into_iter().map(strip).collect();
+    assert_eq!(a, b);
+}
