@@ -45,3 +45,54 @@ pub fn export_row(v: &Value) -> Result<ExportRow, FieldError> {
         resource_global_name: text(v, "resource.global_name")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Container;
+    use crate::gcp_billing::normalize;
+    use crate::read::FileCtx;
+    use burnrate_schemas::ResourceKind;
+    use rust_decimal::Decimal;
+    use std::path::Path;
+
+    #[test]
+    fn a_vertex_ai_token_row_end_to_end() {
+        // Synthetic: shaped like the standard export schema, values invented.
+        let line = r#"{"billing_account_id":"0A-1B","service":{"id":"C7E2-9256-1C43","description":"Vertex AI"},"sku":{"id":"X","description":"Gemini 1.5 Flash Input Text Tokens"},"usage_start_time":"2024-03-05 10:00:00 UTC","usage_end_time":"2024-03-05 11:00:00 UTC","project":{"id":"p","labels":[{"key":"env","value":"prod"}]},"labels":[],"system_labels":[],"location":{"location":"us-central1","region":"us-central1"},"cost":0.75,"currency":"EUR","usage":{"amount":1500000,"unit":"token","amount_in_pricing_units":1500,"pricing_unit":"1k tokens"},"credits":[],"invoice":{"month":"202403"},"cost_type":"regular","resource":{"name":"projects/p/locations/us-central1/publishers/google/models/gemini-1.5-flash","global_name":null}}"#;
+        let v: Value = serde_json::from_str(line).expect("json");
+        let row = export_row(&v).expect("row");
+        let ctx = FileCtx::new(Path::new("v.jsonl"), Container::Plain);
+        let recs = normalize::records(&row, &ctx, 1).expect("records");
+        assert_eq!(recs.len(), 1);
+        let r = &recs[0];
+        assert_eq!(r.billed_cost, Decimal::new(75, 2));
+        assert_eq!(r.billing_currency, "EUR");
+        assert_eq!((r.is_ai, r.resource_kind), (true, ResourceKind::ModelApi));
+        assert_eq!(r.model.as_deref(), Some("Gemini 1.5 Flash"));
+        assert_eq!(r.tokens, Some(Decimal::from(1_500_000)));
+        assert_eq!(
+            r.tags.get("env").map(String::as_str),
+            Some("prod"),
+            "project label inherited"
+        );
+        assert!(
+            r.resource_id
+                .as_deref()
+                .is_some_and(|id| id.ends_with("gemini-1.5-flash"))
+        );
+    }
+
+    #[test]
+    fn missing_required_fields_are_named() {
+        let v: Value =
+            serde_json::from_str(r#"{"billing_account_id":"A","currency":"USD"}"#).expect("json");
+        assert_eq!(export_row(&v).map_err(|e| e.field), Err("cost".to_string()));
+        assert_eq!(
+            export_row(&Value::Null)
+                .map(|_| ())
+                .map_err(|e| e.reason.is_empty()),
+            Err(false)
+        );
+    }
+}
