@@ -95,11 +95,19 @@ struct CurNormalizer {
     columns: CurColumns,
     tags: TagColumns,
     ctx: FileCtx,
+    memo: normalize::Memo,
 }
 
 impl Normalizer for CurNormalizer {
     fn row(&mut self, row: &Row<'_>, out: &mut Out<'_>) -> Result<(), RowError> {
-        normalize::normalize(row, &self.columns, &self.tags, &self.ctx, out)
+        normalize::normalize(
+            row,
+            &self.columns,
+            &self.tags,
+            &self.ctx,
+            &mut self.memo,
+            out,
+        )
     }
 }
 
@@ -131,5 +139,6 @@ pub fn normalizer(
         columns,
         tags: TagColumns::find(header),
         ctx: ctx.clone(),
+        memo: normalize::Memo::default(),
     }))
 }
