@@ -135,10 +135,12 @@ pub fn normalizer(
             missing: missing.join(", "),
         });
     }
+    let mut ctx = ctx.clone();
+    ctx.source = ctx.delivery_folder();
     Ok(Box::new(CurNormalizer {
         columns,
         tags: TagColumns::find(header),
-        ctx: ctx.clone(),
+        ctx,
         memo: normalize::Memo::default(),
     }))
 }

@@ -280,6 +280,7 @@ pub fn normalize(
         model: class.model,
         tokens,
         source: ctx.source.clone(),
+        restates_period: true,
         row_ref: ctx.row_ref(row.number),
     };
 

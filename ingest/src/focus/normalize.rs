@@ -182,6 +182,7 @@ pub fn record(row: &Row<'_>, c: &FocusColumns, ctx: &FileCtx) -> Result<CostReco
         model: class.model,
         tokens,
         source: ctx.source.clone(),
+        restates_period: false,
         row_ref: ctx.row_ref(row.number),
     })
 }

@@ -221,6 +221,7 @@ pub fn records(row: &ExportRow, ctx: &FileCtx, number: u64) -> Result<Vec<CostRe
         model: class.model,
         tokens,
         source: ctx.source.clone(),
+        restates_period: false,
         row_ref: ctx.row_ref(number),
     };
     let mut out = Vec::with_capacity(1 + row.credits.len());

@@ -148,6 +148,7 @@ pub fn record(
         model: class.model,
         tokens,
         source: ctx.source.clone(),
+        restates_period: false,
         row_ref: ctx.row_ref(row.number),
     })
 }
