@@ -401,16 +401,13 @@ fn a_restatement_replaces_and_does_not_add() {
                 Input::Complete { delivery: seq },
             ])
             .expect("send");
-        loop {
-            match out_rx
-                .recv_timeout(Duration::from_secs(20))
-                .expect("output")
-            {
-                Output::DailyCost {
-                    key, totals, diff, ..
-                } => apply(&mut state, key, totals, diff),
-                Output::Complete { .. } => break,
-            }
+        while let Output::DailyCost {
+            key, totals, diff, ..
+        } = out_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("output")
+        {
+            apply(&mut state, key, totals, diff);
         }
         let total: Decimal = state.values().map(|t| t.billed_cost).sum();
         let want = if seq == 1 { "15.00" } else { "17.50" };
