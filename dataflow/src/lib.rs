@@ -26,4 +26,6 @@ pub mod pipeline;
 pub mod rollups;
 
 pub use money::Amounts;
-pub use pipeline::{Config, Feed, FeedEvent, Input, Output, Part, Prepared, prepare, run};
+pub use pipeline::{
+    Config, Feed, FeedEvent, Input, Output, Part, Prepared, Preparer, prepare, run,
+};

@@ -35,32 +35,62 @@ pub struct Prepared {
     pub rejected: Vec<(RowRef, String)>,
 }
 
-/// Splits records by UTC day and sums them by scope and key. A billing file repeats the
-/// same key thousands of times, so this is where most of the volume disappears.
-pub fn prepare(records: &[CostRecord]) -> Prepared {
-    use differential_dataflow::difference::{IsZero, Semigroup};
-    let mut sums: HashMap<(DeliveryScope, DailyCostKey), Amounts> = HashMap::new();
-    let mut rejected = Vec::new();
-    for r in records {
+/// Splits records by UTC day and sums them by scope and key, as they stream in: memory
+/// grows with the distinct keys, not the records. A billing file repeats the same key
+/// thousands of times, so this is where most of the volume disappears.
+#[derive(Debug, Default)]
+pub struct Preparer {
+    sums: HashMap<(DeliveryScope, DailyCostKey), Amounts>,
+    rejected: Vec<(RowRef, String)>,
+    records: u64,
+}
+
+impl Preparer {
+    pub fn add(&mut self, r: &CostRecord) {
+        use differential_dataflow::difference::Semigroup;
+        self.records += 1;
         match daily_cost::parts(r) {
             Ok(parts) => {
                 let scope = r.delivery_scope();
                 for (key, amounts) in parts {
-                    sums.entry((scope.clone(), key))
+                    self.sums
+                        .entry((scope.clone(), key))
                         .or_default()
                         .plus_equals(&amounts);
                 }
             }
-            Err(reason) => rejected.push((r.row_ref.clone(), reason)),
+            Err(reason) => self.rejected.push((r.row_ref.clone(), reason)),
         }
     }
-    let mut parts: Vec<Part> = sums
-        .into_iter()
-        .filter(|(_, a)| !a.is_zero())
-        .map(|((s, k), a)| (s, k, a))
-        .collect();
-    parts.sort();
-    Prepared { parts, rejected }
+
+    /// Records added so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    pub fn finish(self) -> Prepared {
+        use differential_dataflow::difference::IsZero;
+        let mut parts: Vec<Part> = self
+            .sums
+            .into_iter()
+            .filter(|(_, a)| !a.is_zero())
+            .map(|((s, k), a)| (s, k, a))
+            .collect();
+        parts.sort();
+        Prepared {
+            parts,
+            rejected: self.rejected,
+        }
+    }
+}
+
+/// `Preparer` over a slice.
+pub fn prepare(records: &[CostRecord]) -> Prepared {
+    let mut p = Preparer::default();
+    for r in records {
+        p.add(r);
+    }
+    p.finish()
 }
 
 /// What the feed hands the job.
