@@ -1,30 +1,45 @@
 //! # burnrate
 //!
-//! The one binary: clap subcommands over the library crates. It owns composition and
-//! presentation (progress, tables, exit codes) and nothing else; every rule about bills
-//! lives in `burnrate-ingest` and `burnrate-schemas`. `anyhow` is used here only.
+//! The one binary: clap subcommands over the library crates. It owns composition (the
+//! embedded pipeline in `engine`), configuration and presentation (progress, tables, exit
+//! codes) and nothing else; every rule about bills lives in the library crates. `anyhow`
+//! is used here only.
 
 mod cmd;
+mod engine;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
 
 /// Normalizing a bill allocates a few short strings per row; mimalloc roughly halves what
 /// the system allocator costs for that pattern (measured in `benches/ingest.rs`).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::{Parser, Subcommand};
-
 /// Minute-by-minute cost of AI workloads across AWS, Azure and GCP.
 #[derive(Debug, Parser)]
 #[command(name = "burnrate", version, about, long_about = None)]
 struct Cli {
+    /// The embedded store's directory (created when missing).
+    #[arg(
+        long,
+        global = true,
+        env = "BURNRATE_DATA_DIR",
+        default_value = "burnrate-data",
+        value_name = "DIR"
+    )]
+    data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Read billing exports and metrics files, detect their formats, and report what was read.
+    /// Read billing exports and metrics files into the store, and report what was read.
     Ingest(cmd::ingest::IngestArgs),
+    /// Print the cost summary (the same JSON as GET /api/v1/ai-costs/summary).
+    Summary(cmd::summary::SummaryArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,7 +52,8 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Ingest(args) => cmd::ingest::run(args, &cli.data_dir),
+        Command::Summary(args) => cmd::summary::run(args, &cli.data_dir),
     };
     match result {
         Ok(code) => code,

@@ -8,8 +8,12 @@ use common::*;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+/// Runs the binary with a fresh data directory, so tests never share or leave a store.
 fn burnrate(args: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
     let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("--data-dir")
+        .arg(dir.path())
         .args(args)
         .output()
         .expect("run burnrate");

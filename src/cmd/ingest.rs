@@ -1,22 +1,25 @@
-//! `burnrate ingest PATH...`: read files and directories, detect each file's format, and
-//! report per file what was read, skipped and rejected (with file, row, column and reason).
-//! Bad rows never stop the good ones; a file that cannot be read at all does not stop the
-//! other files either.
+//! `burnrate ingest PATH...`: read files and directories, detect each file's format, feed
+//! the pipeline, and return once the rows are durably in the store. Reports per file what
+//! was read, skipped and rejected (with file, row, column and reason). Bad rows never stop
+//! the good ones; a file that cannot be read at all does not stop the other files either.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use burnrate_dataflow::Preparer;
 use burnrate_ingest::{Emit, FileReport, Options, expand_paths, ingest_path};
 use burnrate_schemas::{CostRecord, MetricSample};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
+
+use crate::engine::Engine;
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
 const PROGRESS_MIN_BYTES: u64 = 8 * 1024 * 1024;
@@ -41,6 +44,12 @@ pub struct IngestArgs {
     /// Exit with status 1 when any row is rejected, not only when a file is unreadable.
     #[arg(long)]
     strict: bool,
+    /// Only read and report; store nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Timely worker threads for the pipeline.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    workers: usize,
     /// Rejected rows to print per file in the table report.
     #[arg(long, default_value_t = 20, value_name = "N")]
     show_errors: usize,
@@ -52,12 +61,15 @@ enum ReportFormat {
     Json,
 }
 
-/// Counts totals per provider and currency, and writes records when asked to.
+/// Counts totals per provider and currency, prepares the pipeline's parts, and writes
+/// records when asked to.
 struct Tally {
     totals: BTreeMap<(String, String), (Decimal, Decimal)>,
     metrics: u64,
     writer: Option<Box<dyn Write>>,
     write_error: Option<std::io::Error>,
+    /// The delivery being read (one per folder of files).
+    preparer: Preparer,
 }
 
 impl Tally {
@@ -87,6 +99,7 @@ impl Emit for Tally {
             .or_default();
         t.0 += record.billed_cost;
         t.1 += record.effective_cost;
+        self.preparer.add(&record);
         self.write(&record);
     }
 
@@ -96,7 +109,7 @@ impl Emit for Tally {
     }
 }
 
-pub fn run(args: IngestArgs) -> Result<std::process::ExitCode> {
+pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
     let expanded = expand_paths(&args.paths).context("listing the inputs")?;
     for note in &expanded.notes {
         eprintln!("note: {note}");
@@ -113,6 +126,15 @@ pub fn run(args: IngestArgs) -> Result<std::process::ExitCode> {
         metrics: 0,
         writer,
         write_error: None,
+        preparer: Preparer::default(),
+    };
+    let mut engine = if args.dry_run {
+        None
+    } else {
+        Some(
+            Engine::start(data_dir, args.workers)
+                .with_context(|| format!("opening the data directory {}", data_dir.display()))?,
+        )
     };
 
     let total_bytes: u64 = expanded
@@ -131,13 +153,41 @@ pub fn run(args: IngestArgs) -> Result<std::process::ExitCode> {
 
     let mut reports: Vec<FileReport> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
-    for file in &expanded.files {
-        match ingest_path(file, &opts, &mut tally) {
-            Ok(report) => reports.push(report),
-            Err(e) => failures.push(e.to_string()),
+    let mut stored: Vec<String> = Vec::new();
+    // The files of one folder are one delivery (the parts of a CUR assembly or of an
+    // Azure export run): they are logged and take effect together.
+    for (folder, files) in by_folder(&expanded.files) {
+        let mut read = Vec::new();
+        for file in files {
+            match ingest_path(file, &opts, &mut tally) {
+                Ok(report) => {
+                    read.push(report.file.clone());
+                    reports.push(report);
+                }
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        let preparer = std::mem::take(&mut tally.preparer);
+        let (records, prepared) = (preparer.records(), preparer.finish());
+        for (row, reason) in &prepared.rejected {
+            failures.push(format!("{row}: not stored: {reason}"));
+        }
+        if let Some(engine) = engine.as_mut()
+            && !read.is_empty()
+        {
+            let (seq, rows) = engine
+                .deliver(read, records, prepared)
+                .with_context(|| format!("storing the delivery from {}", folder.display()))?;
+            stored.push(format!(
+                "delivery {seq} from {}: {records} records, {rows} rollup rows changed",
+                folder.display()
+            ));
         }
     }
     progress.finish();
+    if let Some(engine) = engine.take() {
+        engine.close()?;
+    }
     if let Some(w) = tally.writer.as_mut() {
         w.flush().context("writing records")?;
     }
@@ -156,6 +206,7 @@ pub fn run(args: IngestArgs) -> Result<std::process::ExitCode> {
                     "provider": p, "currency": c, "billed_cost": b, "effective_cost": e,
                 })).collect::<Vec<_>>(),
                 "metric_samples": tally.metrics,
+                "stored": stored,
             });
             let out = if args
                 .records
@@ -171,6 +222,9 @@ pub fn run(args: IngestArgs) -> Result<std::process::ExitCode> {
             writeln!(out)?;
         }
         ReportFormat::Table => print_table(&reports, &failures, &tally, args.show_errors),
+    }
+    for line in &stored {
+        eprintln!("stored {line} in {}", data_dir.display());
     }
     let failed = !failures.is_empty() || (args.strict && rejected > 0);
     Ok(if failed {
@@ -235,6 +289,19 @@ fn print_table(reports: &[FileReport], failures: &[String], tally: &Tally, show:
     if tally.metrics > 0 {
         let _ = writeln!(out, "\nmetric samples: {}", tally.metrics);
     }
+}
+
+/// Files grouped by the folder they are in, in the order first seen.
+fn by_folder(files: &[PathBuf]) -> Vec<(PathBuf, Vec<&PathBuf>)> {
+    let mut groups: Vec<(PathBuf, Vec<&PathBuf>)> = Vec::new();
+    for f in files {
+        let folder = f.parent().map(Path::to_path_buf).unwrap_or_default();
+        match groups.iter_mut().find(|(d, _)| *d == folder) {
+            Some((_, v)) => v.push(f),
+            None => groups.push((folder, vec![f])),
+        }
+    }
+    groups
 }
 
 fn shorten(s: &str, width: usize) -> String {
