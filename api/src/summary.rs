@@ -65,7 +65,7 @@ impl CostQuery {
                     s.eq_ignore_ascii_case(&k.service_code)
                         || s.eq_ignore_ascii_case(&k.service_name)
                 }))
-            && (self.accounts.is_empty() || self.accounts.iter().any(|a| *a == k.account))
+            && (self.accounts.is_empty() || self.accounts.contains(&k.account))
     }
 
     /// The chosen cost of a row.

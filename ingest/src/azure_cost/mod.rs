@@ -260,7 +260,8 @@ mod tests {
             ],
         );
         let sources: Vec<&str> = got.iter().map(|r| r.source.as_str()).collect();
-        assert_eq!(sources, vec!["x/part_0_0001.csv#amortized"; 3]);
+        // The delivery is the export run's folder, with the view.
+        assert_eq!(sources, vec!["x#amortized"; 3]);
         let rows: Vec<u64> = got.iter().map(|r| r.row_ref.row).collect();
         assert_eq!(rows, vec![1, 2, 3]);
         assert_eq!(got[1].billed_cost, rust_decimal::Decimal::ZERO);
