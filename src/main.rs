@@ -20,6 +20,9 @@ struct Cli {
 enum Command {
     /// Read billing exports and metrics files, detect their formats, and report what was read.
     Ingest(cmd::ingest::IngestArgs),
+    /// Write synthetic billing exports (AWS, Azure, GCP, FOCUS) and per-minute metrics in
+    /// their native formats, with a ground-truth manifest.
+    Generate(cmd::generate::GenerateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -33,6 +36,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Generate(args) => cmd::generate::run(args),
     };
     match result {
         Ok(code) => code,
