@@ -5,13 +5,18 @@
 //!
 //! Inputs are built from the real public files in `../shared/data` (and the cases), each
 //! repeated until it is large enough to time (`BURNRATE_BENCH_ROWS`, default 200,000 rows).
-//! One thread, so the figures are per core. Run: `cargo bench --bench ingest`.
+//! One thread, so the figures are per core. MB is the size on disk (compressed for gzip).
+//! Run: `cargo bench --bench ingest`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use burnrate_ingest::{Emit, Options, ingest_path};
+
+/// The allocator the `burnrate` binary uses, so the figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use burnrate_schemas::{CostRecord, MetricSample};
 
 /// Counts what it is given and drops it, so the benchmark measures reading and normalizing.
@@ -38,14 +43,31 @@ fn shared() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
 }
 
-/// Writes `src`'s header once and its data lines repeated up to `rows` lines.
-fn repeat_csv(src: &Path, dst: &Path, rows: usize) -> std::io::Result<usize> {
+/// Writes `src`'s header (when it has one) once and its data lines repeated up to `rows`
+/// lines, gzipped when asked.
+fn repeat_lines(
+    src: &Path,
+    dst: &Path,
+    rows: usize,
+    header: bool,
+    gzip: bool,
+) -> std::io::Result<usize> {
     let text = std::fs::read_to_string(src)?;
     let mut lines = text.lines();
-    let header = lines.next().unwrap_or_default();
+    let head = if header { lines.next() } else { None };
     let body: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(dst)?);
-    writeln!(out, "{header}")?;
+    let file = std::io::BufWriter::new(std::fs::File::create(dst)?);
+    let mut out: Box<dyn Write> = if gzip {
+        Box::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::fast(),
+        ))
+    } else {
+        Box::new(file)
+    };
+    if let Some(h) = head {
+        writeln!(out, "{h}")?;
+    }
     let mut written = 0;
     while written < rows && !body.is_empty() {
         for l in &body {
@@ -60,11 +82,24 @@ fn repeat_csv(src: &Path, dst: &Path, rows: usize) -> std::io::Result<usize> {
     Ok(written)
 }
 
-fn baseline_csv(path: &Path) -> u64 {
-    let mut reader = match csv::ReaderBuilder::new().flexible(true).from_path(path) {
-        Ok(r) => r,
+/// The bare `csv` crate over the same bytes (decompressed, for gzip): every record read
+/// into one reused `ByteRecord`, nothing parsed.
+fn baseline_csv(path: &Path, header: bool, gzip: bool) -> u64 {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
         Err(e) => panic!("{}: {e}", path.display()),
     };
+    let input: Box<dyn std::io::Read> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            file,
+        )))
+    } else {
+        Box::new(file)
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(header)
+        .from_reader(input);
     let mut rec = csv::ByteRecord::new();
     let mut n = 0;
     while reader.read_byte_record(&mut rec).unwrap_or(false) {
@@ -93,6 +128,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 struct Input {
     name: &'static str,
     source: PathBuf,
+    header: bool,
+    gzip: bool,
 }
 
 fn main() {
@@ -104,22 +141,33 @@ fn main() {
         .unwrap_or(if benching { 200_000 } else { 2_000 });
     let rounds = if benching { 7 } else { 1 };
     let data = shared().join("data");
-    let inputs = [Input {
-        name: "AWS CUR legacy CSV",
-        source: data
-            .join("aws/cur-legacy-csv/focus_converters__sample-anonymous-aws-export-dataset.csv"),
-    }];
+    let cases = shared().join("cases");
+    let input = |name, source: PathBuf, header, gzip| Input {
+        name,
+        source,
+        header,
+        gzip,
+    };
+    let inputs = [
+        input("AWS CUR legacy CSV", data.join("aws/cur-legacy-csv/focus_converters__sample-anonymous-aws-export-dataset.csv"), true, false),
+        input("AWS CUR legacy CSV.gz", data.join("aws/cur-legacy-csv/focus_converters__sample-anonymous-aws-export-dataset.csv"), true, true),
+        input("Azure EA actual CSV", data.join("azure/ea-actual/finops-toolkit__EA_ActualCost_Small.csv"), true, false),
+        input("FOCUS 1.0 CSV", data.join("focus/sample-data/FOCUS-Sample-Data__FOCUS-1.0__focus_sample.csv"), true, false),
+        input("GCP export JSON lines", cases.join("B09/input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl"), false, false),
+        input("OCI cost report CSV", data.join("focus/focus_converters/oci/focus_converters__oci__reports_cost-csv_0000000030000269.csv"), true, false),
+        input("metrics per-minute CSV", cases.join("B17/input/inference-metrics-2024-03-05T10.csv"), true, false),
+    ];
     let dir = std::env::temp_dir().join(format!("burnrate-bench-{}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         panic!("{}: {e}", dir.display());
     }
     println!(
-        "{:<24} {:>9} {:>8} {:>14} {:>14} {:>9} {:>10}",
+        "{:<24} {:>9} {:>8} {:>14} {:>15} {:>9} {:>10}",
         "format", "rows", "MB", "csv rows/s", "burnrate rows/s", "ratio", "MB/s"
     );
     for input in &inputs {
-        let file = dir.join(format!("{}.csv", input.name.replace(' ', "_")));
-        let n = match repeat_csv(&input.source, &file, rows) {
+        let file = dir.join(input.name.replace([' ', '.'], "_"));
+        let n = match repeat_lines(&input.source, &file, rows, input.header, input.gzip) {
             Ok(n) => n,
             Err(e) => panic!("{}: {e}", input.source.display()),
         };
@@ -127,7 +175,7 @@ fn main() {
         let (mut base, mut ours) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             let t = Instant::now();
-            assert_eq!(baseline_csv(&file) as usize, n);
+            assert_eq!(baseline_csv(&file, input.header, input.gzip) as usize, n);
             base.push(t.elapsed());
             let t = Instant::now();
             assert_eq!(burnrate(&file) as usize, n);
@@ -135,7 +183,7 @@ fn main() {
         }
         let (b, o) = (median(base).as_secs_f64(), median(ours).as_secs_f64());
         println!(
-            "{:<24} {:>9} {:>8.1} {:>14.0} {:>14.0} {:>8.2}x {:>10.1}",
+            "{:<24} {:>9} {:>8.1} {:>14.0} {:>15.0} {:>8.2}x {:>10.1}",
             input.name,
             n,
             mb,

@@ -237,7 +237,13 @@ fn real_exports_match_plain_sums_per_currency_and_day() {
             View::Actual => "#actual",
             View::Amortized => "#amortized",
         };
-        let source = format!("{}{suffix}", data(spec.rel).display());
+        // The delivery is the export run: the folder the file is in, with the view.
+        let folder = data(spec.rel)
+            .parent()
+            .expect("folder")
+            .display()
+            .to_string();
+        let source = format!("{folder}{suffix}");
         for (i, r) in out.costs.iter().enumerate() {
             assert_eq!(r.source, source, "{}", spec.rel);
             assert_eq!(r.row_ref.row, i as u64 + 1, "{}", spec.rel);

@@ -60,6 +60,20 @@ impl FileCtx {
         }
     }
 
+    /// The delivery identity of a source whose deliveries are folders of files (a CUR
+    /// assembly, an Azure export run): the identity given by the caller (a manifest's
+    /// assembly), else the folder the file is in. Several part files of one delivery then
+    /// share it, and a delivery in a newer folder replaces the older one.
+    pub fn delivery_folder(&self) -> String {
+        if self.source != self.file {
+            return self.source.clone();
+        }
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.display().to_string(),
+            _ => ".".to_string(),
+        }
+    }
+
     /// A reference to one data row of this file.
     pub fn row_ref(&self, row: u64) -> burnrate_schemas::RowRef {
         burnrate_schemas::RowRef {

@@ -120,6 +120,13 @@ impl Col {
     }
 }
 
+/// The last time parsed in one column, for `Row::timestamp_memo`.
+#[derive(Debug, Clone, Default)]
+pub struct TimeMemo {
+    text: String,
+    value: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// One data row, with what it needs to name itself in an error.
 #[derive(Debug, Clone, Copy)]
 pub struct Row<'a> {
@@ -136,7 +143,7 @@ impl<'a> Row<'a> {
     pub fn text(&self, col: Col) -> Option<&'a str> {
         let idx = col.0?;
         let raw = self.record.get(idx)?;
-        value::text(raw.trim_start_matches('\u{feff}'))
+        value::text(raw.strip_prefix('\u{feff}').unwrap_or(raw))
     }
 
     /// Like `text`, owned.
@@ -172,6 +179,27 @@ impl<'a> Row<'a> {
             None => Ok(None),
             Some(t) => value::timestamp(t).map_err(|reason| self.error(col, reason)),
         }
+    }
+
+    /// Like `timestamp`, reusing the last value parsed in this column when the text is the
+    /// same: exports repeat the billing period and the usage hour row after row, and
+    /// parsing a time costs more than comparing two short strings.
+    pub fn timestamp_memo(
+        &self,
+        col: Col,
+        memo: &mut TimeMemo,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, RowError> {
+        let Some(t) = self.text(col) else {
+            return Ok(None);
+        };
+        if memo.value.is_some() && memo.text == t {
+            return Ok(memo.value);
+        }
+        let value = value::timestamp(t).map_err(|reason| self.error(col, reason))?;
+        memo.text.clear();
+        memo.text.push_str(t);
+        memo.value = value;
+        Ok(value)
     }
 
     /// A UTC time cell that must be present.

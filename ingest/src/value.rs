@@ -13,6 +13,11 @@ use rust_decimal::Decimal;
 /// True for the spellings of "no value" seen in real exports.
 pub fn is_null(s: &str) -> bool {
     let t = s.trim();
+    // Every null spelling is short; most cells are not, so test the length first.
+    t.len() <= 4 && is_null_spelling(t)
+}
+
+fn is_null_spelling(t: &str) -> bool {
     t.is_empty()
         || t.eq_ignore_ascii_case("null")
         || t == "None"
@@ -22,7 +27,12 @@ pub fn is_null(s: &str) -> bool {
 
 /// The trimmed text, or `None` for a null spelling.
 pub fn text(s: &str) -> Option<&str> {
-    if is_null(s) { None } else { Some(s.trim()) }
+    let t = s.trim();
+    if t.len() <= 4 && is_null_spelling(t) {
+        None
+    } else {
+        Some(t)
+    }
 }
 
 /// Parses a decimal in any form real exports write. `Ok(None)` for a null.
@@ -41,23 +51,54 @@ pub fn decimal(s: &str) -> Result<Option<Decimal>, String> {
     }
     // Name the whole cell, not the part that failed: "zero" is not a number, "z" says less.
     .map_err(|why| format!("{why} in {t:?}"))?;
+    // Trailing zeros are kept as written (1.50 == 1.5 compares equal); only the sign of a
+    // zero is dropped, so `-0` prints as `0`.
     Ok(Some(if value.is_zero() {
         Decimal::ZERO
     } else {
-        value.normalize()
+        value
     }))
 }
 
 fn plain(t: &str) -> Result<Decimal, String> {
-    let digits_only = t
-        .bytes()
-        .enumerate()
-        .all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && b == b'-'));
-    if !digits_only || !t.bytes().any(|b| b.is_ascii_digit()) {
+    // One pass: digits into an integer mantissa and the count of digits after the point.
+    // Anything with more than 28 significant digits (which `Decimal` cannot hold exactly)
+    // falls back to `from_str`, which rounds the excess fractional digits.
+    let bytes = t.as_bytes();
+    let (negative, digits) = match bytes.first() {
+        Some(b'-') => (true, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let mut mantissa: u128 = 0;
+    let mut significant = 0u32;
+    let mut scale = 0u32;
+    let mut seen_point = false;
+    let mut seen_digit = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                seen_digit = true;
+                if seen_point {
+                    scale += 1;
+                }
+                if mantissa != 0 || b != b'0' {
+                    significant += 1;
+                }
+                mantissa = mantissa * 10 + u128::from(b - b'0');
+                if significant > 28 || scale > 28 {
+                    return Decimal::from_str(t).map_err(|e| format!("number out of range ({e})"));
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return Err("not a number".into()),
+        }
+    }
+    if !seen_digit {
         return Err("not a number".into());
     }
-    // `from_str` rounds excess fractional digits; it fails only past 28 integer digits.
-    Decimal::from_str(t).map_err(|e| format!("number out of range ({e})"))
+    let signed = i128::try_from(mantissa).map_err(|_| "number out of range".to_string())?;
+    Decimal::try_from_i128_with_scale(if negative { -signed } else { signed }, scale)
+        .map_err(|e| format!("number out of range ({e})"))
 }
 
 fn scientific(mantissa: &str, exponent: &str) -> Result<Decimal, String> {
@@ -201,6 +242,20 @@ mod tests {
             let v = decimal(s).expect("parses").expect("not null");
             assert!(v.is_zero());
             assert_eq!(v.to_string(), "0", "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The one-pass parser agrees with `Decimal::from_str` on every plain number.
+        #[test]
+        fn plain_parsing_agrees_with_from_str(int in "-?[0-9]{1,20}", frac in proptest::option::of("[0-9]{0,20}")) {
+            let text = match &frac {
+                Some(f) => format!("{int}.{f}"),
+                None => int.clone(),
+            };
+            let want = Decimal::from_str(&text).expect("from_str");
+            let got = decimal(&text).expect("parses").expect("not null");
+            proptest::prop_assert_eq!(got, want, "{}", text);
         }
     }
 

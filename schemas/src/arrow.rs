@@ -86,6 +86,7 @@ pub fn cost_record_schema() -> Schema {
         text("x_Model", true),
         money("x_Tokens", true),
         text("x_Source", false),
+        Field::new("x_RestatesPeriod", DataType::Boolean, false),
         text("x_RowRef", false),
     ])
 }
@@ -174,6 +175,7 @@ mod tests {
             model: None,
             tokens: None,
             source: "f".into(),
+            restates_period: false,
             row_ref: RowRef {
                 file: "f".into(),
                 row: 1,

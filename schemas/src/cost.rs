@@ -341,6 +341,10 @@ pub struct CostRecord {
     /// delivery for the same provider, account and billing period replaces older ones.
     #[serde(rename = "x_Source")]
     pub source: String,
+    /// Whether this record's delivery restates its whole (provider, account, billing
+    /// period, view), so a newer delivery replaces it (see `delivery.rs`).
+    #[serde(rename = "x_RestatesPeriod")]
+    pub restates_period: bool,
     #[serde(rename = "x_RowRef")]
     pub row_ref: RowRef,
 }

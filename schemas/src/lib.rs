@@ -19,10 +19,12 @@
 pub mod arrow;
 pub mod cost;
 pub mod days;
+pub mod delivery;
 pub mod metric;
 
 pub use cost::{
     ChargeCategory, ChargeClass, ChargeFrequency, ChargeKind, CommitmentStatus, CostCategory,
     CostRecord, PricingCategory, PricingModel, Provider, ResourceKind, RowRef,
 };
+pub use delivery::DeliveryScope;
 pub use metric::{MetricSample, resource_matches};

@@ -95,11 +95,19 @@ struct CurNormalizer {
     columns: CurColumns,
     tags: TagColumns,
     ctx: FileCtx,
+    memo: normalize::Memo,
 }
 
 impl Normalizer for CurNormalizer {
     fn row(&mut self, row: &Row<'_>, out: &mut Out<'_>) -> Result<(), RowError> {
-        normalize::normalize(row, &self.columns, &self.tags, &self.ctx, out)
+        normalize::normalize(
+            row,
+            &self.columns,
+            &self.tags,
+            &self.ctx,
+            &mut self.memo,
+            out,
+        )
     }
 }
 
@@ -127,9 +135,12 @@ pub fn normalizer(
             missing: missing.join(", "),
         });
     }
+    let mut ctx = ctx.clone();
+    ctx.source = ctx.delivery_folder();
     Ok(Box::new(CurNormalizer {
         columns,
         tags: TagColumns::find(header),
-        ctx: ctx.clone(),
+        ctx,
+        memo: normalize::Memo::default(),
     }))
 }

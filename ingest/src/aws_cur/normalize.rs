@@ -4,7 +4,7 @@
 //! a commitment fee gives two (the purchase, and the unused part of the commitment), and a
 //! savings plan negation gives none (it is folded into the covered usage it negates).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use burnrate_schemas::{
     ChargeFrequency, ChargeKind, CommitmentStatus, CostRecord, PricingModel, Provider,
@@ -14,10 +14,11 @@ use rust_decimal::Decimal;
 
 use super::classify::{self, Facts};
 use super::columns::CurColumns;
+use crate::classify::Classification;
 use crate::error::RowError;
 use crate::read::FileCtx;
 use crate::report::Out;
-use crate::table::{Col, Header, Row};
+use crate::table::{Col, Header, Row, TimeMemo};
 
 /// Tag-like columns found in the header: their index and the tag key to store.
 #[derive(Debug, Clone, Default)]
@@ -91,12 +92,58 @@ impl LineType {
     }
 }
 
+/// What one file's rows share and repeat: parsed times and classifications. A CUR repeats
+/// the same billing period on every line and the same usage hour, product and usage type
+/// on many, and re-deriving them dominated the cost of a line.
+#[derive(Debug, Default)]
+pub struct Memo {
+    usage_start: TimeMemo,
+    usage_end: TimeMemo,
+    period_start: TimeMemo,
+    period_end: TimeMemo,
+    /// Classification by (product code, usage type, operation, instance type, product name).
+    class: HashMap<String, Classification>,
+    key: String,
+}
+
+impl Memo {
+    /// Classifies a line, from the cache when the facts that decide it were seen before.
+    /// SageMaker reads the resource id too, which differs per line, so it is not cached.
+    fn classify(&mut self, facts: &Facts<'_>) -> Classification {
+        if facts.product_code == "AmazonSageMaker" {
+            return classify::classify(facts);
+        }
+        self.key.clear();
+        for part in [
+            Some(facts.product_code),
+            facts.usage_type,
+            facts.operation,
+            facts.instance_type,
+            facts.product_name,
+            facts.pricing_unit,
+        ] {
+            self.key.push_str(part.unwrap_or(""));
+            self.key.push('\u{1f}');
+        }
+        if let Some(c) = self.class.get(self.key.as_str()) {
+            return c.clone();
+        }
+        let c = classify::classify(facts);
+        // Bounded: a file with very many distinct usage types just stops caching new ones.
+        if self.class.len() < 100_000 {
+            self.class.insert(self.key.clone(), c.clone());
+        }
+        c
+    }
+}
+
 /// Normalizes one row. `Ok(())` after emitting zero or more records through `out`.
 pub fn normalize(
     row: &Row<'_>,
     c: &CurColumns,
     tags: &TagColumns,
     ctx: &FileCtx,
+    memo: &mut Memo,
     out: &mut Out<'_>,
 ) -> Result<(), RowError> {
     let line_type_text = row.required_text(c.line_item_type, "line item type")?;
@@ -110,8 +157,8 @@ pub fn normalize(
     }
     let unblended = row.required_decimal(c.unblended_cost, "unblended cost")?;
     let currency = row.required_text(c.currency, "currency code")?.to_string();
-    let (start, end) = charge_period(row, c)?;
-    let (period_start, period_end) = billing_period(row, c, start)?;
+    let (start, end) = charge_period(row, c, memo)?;
+    let (period_start, period_end) = billing_period(row, c, start, memo)?;
     let usage_account = row.string(c.usage_account);
     let billing_account = row
         .string(c.payer_account)
@@ -139,7 +186,7 @@ pub fn normalize(
     let usage_amount = row.decimal(c.usage_amount)?;
     let sp_arn = row.string(c.sp_arn);
     let ri_arn = row.string(c.reservation_arn);
-    let class = classify::classify(&Facts {
+    let class = memo.classify(&Facts {
         product_code,
         product_name: product_name.as_deref(),
         usage_type: usage_type.as_deref(),
@@ -233,6 +280,7 @@ pub fn normalize(
         model: class.model,
         tokens,
         source: ctx.source.clone(),
+        restates_period: true,
         row_ref: ctx.row_ref(row.number),
     };
 
@@ -427,8 +475,12 @@ fn fee_and_unused(
 fn charge_period(
     row: &Row<'_>,
     c: &CurColumns,
+    memo: &mut Memo,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), RowError> {
-    if let (Some(s), Some(e)) = (row.timestamp(c.usage_start)?, row.timestamp(c.usage_end)?) {
+    if let (Some(s), Some(e)) = (
+        row.timestamp_memo(c.usage_start, &mut memo.usage_start)?,
+        row.timestamp_memo(c.usage_end, &mut memo.usage_end)?,
+    ) {
         return Ok((s, e));
     }
     let interval = row.required_text(c.time_interval, "usage start/end and time interval")?;
@@ -452,8 +504,12 @@ fn billing_period(
     row: &Row<'_>,
     c: &CurColumns,
     charge_start: DateTime<Utc>,
+    memo: &mut Memo,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), RowError> {
-    if let (Some(s), Some(e)) = (row.timestamp(c.period_start)?, row.timestamp(c.period_end)?) {
+    if let (Some(s), Some(e)) = (
+        row.timestamp_memo(c.period_start, &mut memo.period_start)?,
+        row.timestamp_memo(c.period_end, &mut memo.period_end)?,
+    ) {
         return Ok((s, e));
     }
     let (year, month) = match (row.text(c.year), row.text(c.month)) {

@@ -153,9 +153,11 @@ pub fn normalizer(
             missing: missing.join(", "),
         });
     }
+    let mut ctx = ctx.clone();
+    ctx.source = ctx.delivery_folder();
     Ok(Box::new(AzureNormalizer {
         cols,
-        ctx: ctx.clone(),
+        ctx,
         view: None,
         pending: Vec::new(),
     }))

@@ -432,6 +432,7 @@ pub fn normalize_row(
         model: class.class.model,
         tokens,
         source: ctx.source.clone(),
+        restates_period: true,
         row_ref: ctx.row_ref(row.number),
     };
     Ok(Outcome::Charge(Box::new(Charge { record, cost, role })))

@@ -1,0 +1,175 @@
+//! Amounts as differential-dataflow differences.
+//!
+//! A rollup is a sum by key, and differential sums differences for free: the amounts ride
+//! in the diff, and a retraction is the same amounts negated. Diffs must form an exact
+//! group, so money is a scaled integer here (`i128` in units of 10^-15), never a float.
+//! Converting a `Decimal` rounds beyond 15 places, which is far below what any bill
+//! states per line (the longest real rates carry 28 places, but only as rates, and a sum
+//! of 10 million lines drifts at most 5e-9).
+
+use burnrate_schemas::CostRecord;
+use differential_dataflow::difference::{Abelian, IsZero, Monoid, Multiply, Semigroup};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Decimal places of a scaled amount.
+pub const SCALE: u32 = 15;
+
+/// `Decimal` → units of 10^-SCALE, rounding half away from zero past SCALE places.
+/// `None` only past ±1.7e23, which no bill reaches.
+pub fn to_units(d: Decimal) -> Option<i128> {
+    let d = if d.scale() > SCALE {
+        d.round_dp(SCALE)
+    } else {
+        d
+    };
+    let shift = SCALE - d.scale();
+    d.mantissa().checked_mul(10i128.checked_pow(shift)?)
+}
+
+/// Units of 10^-SCALE → `Decimal`, exactly (trailing zeros dropped).
+pub fn from_units(units: i128) -> Decimal {
+    // Drop trailing zeros first: a large whole amount (2^64 bytes) has far more digits at
+    // scale 15 than a Decimal mantissa holds (7.9e28), but not once they are gone.
+    let (mut mantissa, mut scale) = (units, SCALE);
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    // Only sums past 7.9e28 units are left to saturate, and they do so visibly.
+    Decimal::try_from_i128_with_scale(mantissa, scale).unwrap_or(if units < 0 {
+        Decimal::MIN
+    } else {
+        Decimal::MAX
+    })
+}
+
+/// What a rollup row sums: billed and effective cost, usage quantity, and the number of
+/// record parts that went into it (so a key whose amounts net to zero stays visible
+/// while it has rows).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Amounts {
+    pub billed: i128,
+    pub effective: i128,
+    pub quantity: i128,
+    pub rows: i128,
+}
+
+impl Amounts {
+    /// One record's share: `billed`, `effective` and `quantity` already split to a day.
+    pub fn of(billed: Decimal, effective: Decimal, quantity: Option<Decimal>) -> Option<Amounts> {
+        Some(Amounts {
+            billed: to_units(billed)?,
+            effective: to_units(effective)?,
+            quantity: match quantity {
+                Some(q) => to_units(q)?,
+                None => 0,
+            },
+            rows: 1,
+        })
+    }
+
+    /// The whole of a record, unsplit.
+    pub fn of_record(r: &CostRecord) -> Option<Amounts> {
+        Amounts::of(r.billed_cost, r.effective_cost, r.consumed_quantity)
+    }
+
+    pub fn billed_decimal(&self) -> Decimal {
+        from_units(self.billed)
+    }
+
+    pub fn effective_decimal(&self) -> Decimal {
+        from_units(self.effective)
+    }
+
+    pub fn quantity_decimal(&self) -> Decimal {
+        from_units(self.quantity)
+    }
+}
+
+impl IsZero for Amounts {
+    fn is_zero(&self) -> bool {
+        self.billed == 0 && self.effective == 0 && self.quantity == 0 && self.rows == 0
+    }
+}
+
+impl Semigroup for Amounts {
+    fn plus_equals(&mut self, rhs: &Self) {
+        self.billed += rhs.billed;
+        self.effective += rhs.effective;
+        self.quantity += rhs.quantity;
+        self.rows += rhs.rows;
+    }
+}
+
+impl Monoid for Amounts {
+    fn zero() -> Self {
+        Amounts::default()
+    }
+}
+
+impl Abelian for Amounts {
+    fn negate(&mut self) {
+        self.billed = -self.billed;
+        self.effective = -self.effective;
+        self.quantity = -self.quantity;
+        self.rows = -self.rows;
+    }
+}
+
+/// Scaling by an integer multiplicity (a semijoin against a set multiplies by its count).
+impl Multiply<i128> for Amounts {
+    type Output = Amounts;
+    fn multiply(self, rhs: &i128) -> Amounts {
+        Amounts {
+            billed: self.billed * rhs,
+            effective: self.effective * rhs,
+            quantity: self.quantity * rhs,
+            rows: self.rows * rhs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).expect("decimal")
+    }
+
+    #[test]
+    fn units_round_trip_exactly_to_fifteen_places() {
+        for s in [
+            "0",
+            "0.392",
+            "-2.40",
+            "114961.468965322154294",
+            "18446744073709551616",
+            "0.000000000000001",
+        ] {
+            let u = to_units(d(s)).expect("fits");
+            let back = from_units(u);
+            assert_eq!(back, d(s).round_dp(SCALE), "{s}");
+        }
+        // 28 places round at the 15th.
+        assert_eq!(
+            from_units(to_units(d("0.0000000072922557592391990000")).expect("fits")),
+            d("0.000000007292256")
+        );
+    }
+
+    #[test]
+    fn amounts_form_a_group() {
+        let a = Amounts::of(d("1.5"), d("1.25"), Some(d("2"))).expect("fits");
+        let mut sum = a;
+        let mut neg = a;
+        neg.negate();
+        sum.plus_equals(&neg);
+        assert!(sum.is_zero());
+        assert_eq!(a.multiply(&2).billed_decimal(), d("3"));
+    }
+}

@@ -1,0 +1,90 @@
+//! # daily_cost
+//!
+//! ```sql
+//! -- Cost by UTC day × provider × service × account × resource × category × currency,
+//! -- over the current delivery of every scope (restated deliveries drop out).
+//! SELECT d.day, r.x_Provider, r.x_ServiceCode, r.ServiceName,
+//!        COALESCE(r.SubAccountId, r.BillingAccountId) AS account,
+//!        r.ResourceId,                       -- NULL stays its own group
+//!        r.ChargeCategory, r.x_CostCategory, r.x_IsAI, r.BillingCurrency,
+//!        SUM(share(r.BilledCost, d))      AS billed_cost,
+//!        SUM(share(r.EffectiveCost, d))   AS effective_cost,
+//!        SUM(share(r.ConsumedQuantity, d)) AS quantity,
+//!        COUNT(*)                          AS parts
+//! FROM cost_records r
+//! JOIN utc_days(r) d                       -- pro rata by time overlap; one-time purchases
+//!                                          -- land whole on their start day
+//! JOIN current_deliveries c ON (delivery_scope(r), r.delivery) = (c.scope, c.delivery)
+//! GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+//! ```
+//!
+//! Amounts ride in the difference (`Amounts`), so the group sums are differential's own
+//! consolidation; `count` turns each group's accumulated amounts into a row, and a change
+//! of a group's amounts arrives as a retraction of the old row and an insertion of the new.
+
+use burnrate_schemas::{ChargeCategory, CostCategory, CostRecord, DeliveryScope, Provider};
+use chrono::NaiveDate;
+use differential_dataflow::VecCollection;
+use serde::{Deserialize, Serialize};
+
+use crate::money::Amounts;
+
+/// The grouping key of a daily cost row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DailyCostKey {
+    pub day: NaiveDate,
+    pub provider: Provider,
+    pub service_code: String,
+    pub service_name: String,
+    /// The sub-account (AWS linked account, Azure subscription, GCP project), else the
+    /// billing account.
+    pub account: String,
+    pub resource_id: Option<String>,
+    pub charge_category: ChargeCategory,
+    pub cost_category: CostCategory,
+    pub is_ai: bool,
+    pub currency: String,
+}
+
+/// A record's parts: one per UTC day it touches, with that day's share of its amounts.
+/// The shares add up to the record's amounts exactly (see `schemas::days`).
+pub fn parts(r: &CostRecord) -> Result<Vec<(DailyCostKey, Amounts)>, String> {
+    let billed = r.split_daily(r.billed_cost);
+    let effective = r.split_daily(r.effective_cost);
+    let quantity = r.consumed_quantity.map(|q| r.split_daily(q));
+    let mut out = Vec::with_capacity(billed.len());
+    for (i, (day, b)) in billed.into_iter().enumerate() {
+        let e = effective.get(i).map(|x| x.1).unwrap_or_default();
+        let q = quantity.as_ref().and_then(|q| q.get(i)).map(|x| x.1);
+        let amounts = Amounts::of(b, e, q)
+            .ok_or_else(|| format!("amount out of range on {day}: billed {b}, effective {e}"))?;
+        out.push((key(r, day), amounts));
+    }
+    Ok(out)
+}
+
+fn key(r: &CostRecord, day: NaiveDate) -> DailyCostKey {
+    DailyCostKey {
+        day,
+        provider: r.provider,
+        service_code: r.service_code.clone(),
+        service_name: r.service_name.clone(),
+        account: r
+            .sub_account_id
+            .clone()
+            .unwrap_or_else(|| r.billing_account_id.clone()),
+        resource_id: r.resource_id.clone(),
+        charge_category: r.charge_category,
+        cost_category: r.cost_category,
+        is_ai: r.is_ai,
+        currency: r.billing_currency.clone(),
+    }
+}
+
+/// The rollup: parts of current deliveries, summed by key.
+pub fn rollup<'scope>(
+    parts: VecCollection<'scope, u64, ((DeliveryScope, u64), DailyCostKey), Amounts>,
+    current: VecCollection<'scope, u64, (DeliveryScope, u64), i128>,
+) -> VecCollection<'scope, u64, (DailyCostKey, Amounts), isize> {
+    parts.semijoin(current).map(|(_delivery, key)| key).count()
+}

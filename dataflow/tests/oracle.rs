@@ -1,0 +1,427 @@
+//! The oracle test: random batches of deliveries (new ones, restatements of a scope, late
+//! rows for past days, re-deliveries of the same file, deliveries split across batches);
+//! after every batch the incremental rollup equals a from-scratch recomputation over all
+//! input so far, for 1 and 4 workers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::time::Duration;
+
+use burnrate_dataflow::rollups::daily_cost::{self, DailyCostKey};
+use burnrate_dataflow::{Amounts, Config, Feed, FeedEvent, Input, Output, run};
+use burnrate_schemas::{
+    ChargeFrequency, ChargeKind, CostCategory, CostRecord, DeliveryScope, Provider, ResourceKind,
+    RowRef,
+};
+use chrono::{Duration as Span, TimeZone, Utc};
+use differential_dataflow::difference::Semigroup;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+struct ChannelFeed(Receiver<Vec<Input>>);
+
+impl Feed for ChannelFeed {
+    fn next(&mut self) -> FeedEvent {
+        match self.0.recv_timeout(Duration::from_millis(2)) {
+            Ok(b) => FeedEvent::Batch(b),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => FeedEvent::Idle,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => FeedEvent::Closed,
+        }
+    }
+}
+
+/// One generated record.
+#[derive(Debug, Clone)]
+struct Rec {
+    day: u32,
+    start_hour: u32,
+    hours: u32,
+    service: u8,
+    resource: Option<u8>,
+    cents: i64,
+    scale: u32,
+    effective_delta: i64,
+    purchase: bool,
+    euro: bool,
+}
+
+/// One generated delivery.
+#[derive(Debug, Clone)]
+struct Delivery {
+    restating: bool,
+    account: u8,
+    month: u32,
+    /// For additive sources: which file; the same file again is a re-delivery.
+    file: u8,
+    records: Vec<Rec>,
+    /// Complete it one batch later than its records arrive.
+    split: bool,
+}
+
+fn rec() -> impl Strategy<Value = Rec> {
+    (
+        0u32..28,
+        0u32..24,
+        prop_oneof![Just(1u32), Just(24), Just(36), Just(72)],
+        0u8..3,
+        proptest::option::of(0u8..3),
+        -5_000i64..500_000,
+        0u32..5,
+        -100i64..100,
+        proptest::bool::weighted(0.1),
+        proptest::bool::weighted(0.2),
+    )
+        .prop_map(
+            |(
+                day,
+                start_hour,
+                hours,
+                service,
+                resource,
+                cents,
+                scale,
+                effective_delta,
+                purchase,
+                euro,
+            )| Rec {
+                day,
+                start_hour,
+                hours,
+                service,
+                resource,
+                cents,
+                scale,
+                effective_delta,
+                purchase,
+                euro,
+            },
+        )
+}
+
+fn delivery() -> impl Strategy<Value = Delivery> {
+    (
+        any::<bool>(),
+        0u8..2,
+        0u32..2,
+        0u8..3,
+        proptest::collection::vec(rec(), 0..12),
+        proptest::bool::weighted(0.25),
+    )
+        .prop_map(
+            |(restating, account, month, file, records, split)| Delivery {
+                restating,
+                account,
+                month,
+                file,
+                records,
+                split,
+            },
+        )
+}
+
+fn record(d: &Delivery, seq: u64, r: &Rec, row: u64) -> CostRecord {
+    let period_start = Utc
+        .with_ymd_and_hms(2024, 3 + d.month, 1, 0, 0, 0)
+        .single()
+        .expect("time");
+    let period_end = Utc
+        .with_ymd_and_hms(2024, 4 + d.month, 1, 0, 0, 0)
+        .single()
+        .expect("time");
+    let start = period_start + Span::days(i64::from(r.day)) + Span::hours(i64::from(r.start_hour));
+    let end = start + Span::hours(i64::from(r.hours));
+    let billed = Decimal::new(r.cents, r.scale);
+    let effective = billed + Decimal::new(r.effective_delta, 2);
+    let (provider, source) = if d.restating {
+        (Provider::Aws, format!("assembly-{seq}"))
+    } else {
+        (Provider::Gcp, format!("gcp-file-{}", d.file))
+    };
+    let kind = if r.purchase {
+        ChargeKind::Purchase
+    } else {
+        ChargeKind::Usage
+    };
+    CostRecord {
+        provider,
+        provider_name: provider.focus_name().into(),
+        billing_account_id: format!("acct-{}", d.account),
+        billing_account_name: None,
+        sub_account_id: None,
+        sub_account_name: None,
+        invoice_id: None,
+        billing_period_start: period_start,
+        billing_period_end: period_end,
+        charge_period_start: start,
+        charge_period_end: end,
+        charge_category: kind.category(),
+        charge_kind: kind,
+        charge_class: None,
+        charge_frequency: Some(if r.purchase {
+            ChargeFrequency::OneTime
+        } else {
+            ChargeFrequency::UsageBased
+        }),
+        charge_description: None,
+        billed_cost: billed,
+        effective_cost: effective,
+        list_cost: None,
+        contracted_cost: None,
+        billing_currency: if r.euro { "EUR".into() } else { "USD".into() },
+        pricing_category: None,
+        pricing_model: None,
+        commitment_discount_id: None,
+        commitment_discount_type: None,
+        commitment_discount_status: None,
+        consumed_quantity: Some(Decimal::from(r.hours)),
+        consumed_unit: Some("Hrs".into()),
+        pricing_quantity: None,
+        pricing_unit: None,
+        region_id: None,
+        availability_zone: None,
+        resource_id: r.resource.map(|n| format!("res-{n}")),
+        resource_name: None,
+        resource_type: None,
+        service_name: format!("svc-{}", r.service),
+        service_code: format!("svc-{}", r.service),
+        service_category: None,
+        service_subcategory: None,
+        sku_id: None,
+        sku_description: None,
+        usage_type: None,
+        instance_type: None,
+        tags: Default::default(),
+        resource_kind: ResourceKind::Other,
+        cost_category: CostCategory::Compute,
+        is_ai: r.service == 0,
+        model: None,
+        tokens: None,
+        source,
+        restates_period: d.restating,
+        row_ref: RowRef {
+            file: "generated".into(),
+            row,
+        },
+    }
+}
+
+/// From scratch: the latest completed delivery of every scope, its records' parts summed.
+fn recompute(completed: &[(u64, Vec<CostRecord>)]) -> BTreeMap<DailyCostKey, Amounts> {
+    let mut latest: HashMap<DeliveryScope, u64> = HashMap::new();
+    for (seq, records) in completed {
+        for r in records {
+            let e = latest.entry(r.delivery_scope()).or_insert(*seq);
+            *e = (*e).max(*seq);
+        }
+    }
+    let mut out: BTreeMap<DailyCostKey, Amounts> = BTreeMap::new();
+    for (seq, records) in completed {
+        for r in records {
+            if latest.get(&r.delivery_scope()) != Some(seq) {
+                continue;
+            }
+            for (key, amounts) in daily_cost::parts(r).expect("in range") {
+                out.entry(key).or_default().plus_equals(&amounts);
+            }
+        }
+    }
+    out.retain(|_, a| !differential_dataflow::difference::IsZero::is_zero(a));
+    out
+}
+
+/// Applies one epoch's changes to the materialized rollup.
+fn apply(
+    state: &mut BTreeMap<DailyCostKey, Amounts>,
+    key: DailyCostKey,
+    amounts: Amounts,
+    diff: isize,
+) {
+    if diff > 0 {
+        state.insert(key, amounts);
+    } else if state.get(&key) == Some(&amounts) {
+        state.remove(&key);
+    }
+}
+
+fn check(workers: usize, schedule: Vec<Vec<Delivery>>) -> Result<(), TestCaseError> {
+    let (feed_tx, feed_rx): (Sender<Vec<Input>>, _) = channel();
+    let (out_tx, out_rx) = channel();
+    let job = std::thread::spawn(move || run(Config { workers }, ChannelFeed(feed_rx), out_tx));
+
+    let mut seq = 0u64;
+    let mut completed: Vec<(u64, Vec<CostRecord>)> = Vec::new();
+    let mut held: Vec<(u64, Vec<CostRecord>)> = Vec::new();
+    let mut state: BTreeMap<DailyCostKey, Amounts> = BTreeMap::new();
+    let mut epoch = 0u64;
+    for batch in schedule {
+        let mut inputs = Vec::new();
+        // Deliveries held from the previous batch complete now.
+        for (s, records) in held.drain(..) {
+            inputs.push(Input::Complete { delivery: s });
+            completed.push((s, records));
+        }
+        for d in batch {
+            seq += 1;
+            let records: Vec<CostRecord> = d
+                .records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| record(&d, seq, r, i as u64 + 1))
+                .collect();
+            inputs.push(Input::Records {
+                delivery: seq,
+                records: records.clone(),
+            });
+            if d.split {
+                held.push((seq, records));
+            } else {
+                inputs.push(Input::Complete { delivery: seq });
+                completed.push((seq, records));
+            }
+        }
+        feed_tx
+            .send(inputs)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        loop {
+            match out_rx.recv_timeout(Duration::from_secs(20)) {
+                Ok(Output::DailyCost {
+                    key,
+                    amounts,
+                    epoch: e,
+                    diff,
+                }) => {
+                    prop_assert_eq!(e, epoch);
+                    apply(&mut state, key, amounts, diff);
+                }
+                Ok(Output::Complete { epoch: e }) => {
+                    prop_assert_eq!(e, epoch);
+                    break;
+                }
+                Ok(Output::Rejected { reason, .. }) => return Err(TestCaseError::fail(reason)),
+                Err(e) => return Err(TestCaseError::fail(format!("no output: {e}"))),
+            }
+        }
+        epoch += 1;
+        let want = recompute(&completed);
+        prop_assert_eq!(
+            &state,
+            &want,
+            "after epoch {} with {} workers",
+            epoch - 1,
+            workers
+        );
+    }
+    drop(feed_tx);
+    job.join()
+        .map_err(|_| TestCaseError::fail("job panicked"))?
+        .map_err(TestCaseError::fail)?;
+    match out_rx.try_recv() {
+        Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => Ok(()),
+        Ok(extra) => Err(TestCaseError::fail(format!(
+            "output after the end: {extra:?}"
+        ))),
+    }
+}
+
+fn schedule() -> impl Strategy<Value = Vec<Vec<Delivery>>> {
+    proptest::collection::vec(proptest::collection::vec(delivery(), 0..4), 1..8)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_equals_recomputation_one_worker(s in schedule()) {
+        check(1, s)?;
+    }
+
+    #[test]
+    fn incremental_equals_recomputation_four_workers(s in schedule()) {
+        check(4, s)?;
+    }
+}
+
+/// A worked example by hand: an AWS period delivered, then restated with one line
+/// changed; the rollup moves by exactly the difference.
+#[test]
+fn a_restatement_replaces_and_does_not_add() {
+    let d = |cents| Delivery {
+        restating: true,
+        account: 0,
+        month: 0,
+        file: 0,
+        records: vec![
+            Rec {
+                day: 4,
+                start_hour: 0,
+                hours: 1,
+                service: 1,
+                resource: Some(1),
+                cents: 1000,
+                scale: 2,
+                effective_delta: 0,
+                purchase: false,
+                euro: false,
+            },
+            Rec {
+                day: 4,
+                start_hour: 1,
+                hours: 1,
+                service: 1,
+                resource: Some(1),
+                cents,
+                scale: 2,
+                effective_delta: 0,
+                purchase: false,
+                euro: false,
+            },
+        ],
+        split: false,
+    };
+    // 10.00 + 5.00, then restated as 10.00 + 7.50: the day's billed goes 15.00 → 17.50.
+    let (feed_tx, feed_rx) = channel();
+    let (out_tx, out_rx) = channel();
+    let job = std::thread::spawn(move || run(Config { workers: 2 }, ChannelFeed(feed_rx), out_tx));
+    let mut state = BTreeMap::new();
+    for (seq, cents) in [(1u64, 500i64), (2, 750)] {
+        let del = d(cents);
+        let records: Vec<CostRecord> = del
+            .records
+            .iter()
+            .map(|r| record(&del, seq, r, 1))
+            .collect();
+        feed_tx
+            .send(vec![
+                Input::Records {
+                    delivery: seq,
+                    records,
+                },
+                Input::Complete { delivery: seq },
+            ])
+            .expect("send");
+        loop {
+            match out_rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("output")
+            {
+                Output::DailyCost {
+                    key, amounts, diff, ..
+                } => apply(&mut state, key, amounts, diff),
+                Output::Complete { .. } => break,
+                Output::Rejected { reason, .. } => panic!("{reason}"),
+            }
+        }
+        let total: Decimal = state.values().map(|a| a.billed_decimal()).sum();
+        let want = if seq == 1 { "15.00" } else { "17.50" };
+        assert_eq!(
+            total,
+            Decimal::from_str(want).expect("decimal"),
+            "after delivery {seq}"
+        );
+        assert_eq!(state.len(), 1);
+        assert_eq!(state.values().map(|a| a.rows).sum::<i128>(), 2);
+    }
+    drop(feed_tx);
+    job.join().expect("join").expect("run");
+}
