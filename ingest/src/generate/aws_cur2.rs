@@ -18,7 +18,7 @@ use parquet::file::properties::WriterProperties;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use super::aws_cur::{Line, period_lines};
+use super::aws_lines::{Delivery, Line, period_lines};
 use super::catalog::{AWS2_PAYER, Source, fnv};
 use super::{GenerateError, Period, Run, Written, io_err};
 
@@ -282,16 +282,13 @@ pub fn write(run: &mut Run<'_>) -> Result<(), GenerateError> {
                 }
                 Ok(())
             };
-            let res = period_lines(
-                r,
-                Source::AwsCur2,
-                &period,
-                &period.days,
-                Decimal::ONE,
-                "aws-cur2",
-                Some(&mut truth),
-                &mut emit,
-            );
+            let d = Delivery {
+                source: Source::AwsCur2,
+                days: &period.days,
+                factor: Decimal::ONE,
+                stream: "aws-cur2",
+            };
+            let res = period_lines(r, &period, d, Some(&mut truth), &mut emit);
             res.and_then(|()| flush(&mut builders, &mut writer))
         };
         run.truth = truth;

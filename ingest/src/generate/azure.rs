@@ -218,6 +218,18 @@ fn cells(a: &Account, p: &Period, r: &Row) -> Vec<String> {
     ]
 }
 
+/// Which file(s) a row goes to.
+#[derive(Debug, Clone, Copy)]
+enum To {
+    Both,
+    /// The actual file only (a commitment purchase).
+    Actual,
+    /// The amortized file only (unused commitment).
+    Amortized,
+    /// Both, priced 0 in actual and at this amortized cost in amortized (covered usage).
+    Covered(Decimal),
+}
+
 /// The two files of one enrollment and period, written side by side.
 struct Pair {
     actual: csv::Writer<std::io::BufWriter<std::fs::File>>,
@@ -233,10 +245,14 @@ impl Pair {
         a: &Account,
         p: &Period,
         r: &Row,
-        in_actual: bool,
-        in_amortized: bool,
-        amortized_cost: Option<Decimal>,
+        to: To,
     ) -> Result<(), GenerateError> {
+        let (in_actual, in_amortized, amortized_cost) = match to {
+            To::Both => (true, true, None),
+            To::Actual => (true, false, None),
+            To::Amortized => (false, true, None),
+            To::Covered(c) => (true, true, Some(c)),
+        };
         let day = r.day.unwrap_or(p.start);
         let mut charge = Charge {
             provider: "azure",
@@ -372,16 +388,16 @@ fn write_period(
                     let input = rng.random_range(2_000_000i64..20_000_000);
                     let output = input / rng.random_range(3i64..8);
                     let i_row = priced(row.clone(), dec(input, 3), tpl.rate());
-                    pair.row(run, a, p, &i_row, true, true, None)?;
+                    pair.row(run, a, p, &i_row, To::Both)?;
                     let mut o = row;
                     o.meter = tpl.sku2;
                     o.product = format!("{} - {}", tpl.service, tpl.sku2);
                     let o_row = priced(o, dec(output, 3), tpl.rate2());
-                    pair.row(run, a, p, &o_row, true, true, None)?;
+                    pair.row(run, a, p, &o_row, To::Both)?;
                 }
                 Billing::Daily => {
                     let q = dec(rng.random_range(16_000..17_000), 3);
-                    pair.row(run, a, p, &priced(row, q, tpl.rate()), true, true, None)?;
+                    pair.row(run, a, p, &priced(row, q, tpl.rate()), To::Both)?;
                 }
                 Billing::Reserved => {
                     let id = format!(
@@ -412,7 +428,7 @@ fn write_period(
                             payg_price: Decimal::ZERO,
                             ..row.clone()
                         };
-                        pair.row(run, a, p, &purchase, true, false, None)?;
+                        pair.row(run, a, p, &purchase, To::Actual)?;
                     }
                     let mut covered = row.clone();
                     covered.quantity = Decimal::from(hours);
@@ -421,7 +437,7 @@ fn write_period(
                     covered.reservation = Some(id.clone());
                     covered.pricing_model = "Reservation";
                     let amortized = money(reserved_rate * Decimal::from(hours));
-                    pair.row(run, a, p, &covered, true, true, Some(amortized))?;
+                    pair.row(run, a, p, &covered, To::Covered(amortized))?;
                     if hours < 24 {
                         let idle = Decimal::from(24 - hours);
                         let mut unused = covered.clone();
@@ -430,12 +446,12 @@ fn write_period(
                         unused.quantity = idle;
                         unused.price = reserved_rate;
                         unused.cost = money(reserved_rate * idle);
-                        pair.row(run, a, p, &unused, false, true, None)?;
+                        pair.row(run, a, p, &unused, To::Amortized)?;
                     }
                 }
                 _ => {
                     let q = Decimal::from(24 * tpl.replicas);
-                    pair.row(run, a, p, &priced(row, q, tpl.rate()), true, true, None)?;
+                    pair.row(run, a, p, &priced(row, q, tpl.rate()), To::Both)?;
                 }
             }
         }
@@ -463,7 +479,7 @@ fn write_period(
                 product: format!("{kind} for {category}"),
                 ..Row::default()
             };
-            pair.row(run, a, p, &row, true, true, None)?;
+            pair.row(run, a, p, &row, To::Both)?;
         }
     }
     for (i, w) in [pair.actual, pair.amortized].into_iter().enumerate() {

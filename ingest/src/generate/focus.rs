@@ -6,7 +6,8 @@
 //! Storage, a `Tax` row per day, a `Credit` per period, and a one-time `Purchase` of
 //! universal credits whose charge period is the whole month (it lands on its start day;
 //! `EffectiveCost` 0, since its value reaches the effective view through the usage it
-//! pays for). Every column is a FOCUS 1.2 column.
+//! pays for). Every column is a FOCUS 1.2 column, plus `x_InstanceType` (the OCI shape,
+//! as provider exports add their own `x_` columns), which tells a GPU instance.
 
 use std::io::Write;
 
@@ -58,6 +59,7 @@ pub const FOCUS_COLUMNS: &[&str] = &[
     "SubAccountId",
     "SubAccountName",
     "Tags",
+    "x_InstanceType",
 ];
 
 #[derive(Debug, Clone)]
@@ -81,6 +83,7 @@ struct Row {
     sku: &'static str,
     price_details: String,
     tags: &'static str,
+    instance: &'static str,
 }
 
 fn t(t: DateTime<Utc>) -> String {
@@ -129,6 +132,7 @@ fn cells(p: &Period, r: &Row) -> Vec<String> {
         "ocid1.compartment.oc1..ml".into(),
         "ml".into(),
         r.tags.into(),
+        r.instance.into(),
     ]
 }
 
@@ -194,6 +198,7 @@ pub fn write(run: &mut Run<'_>) -> Result<(), GenerateError> {
                     sku: "Universal Credits",
                     price_details: String::new(),
                     tags: "{}",
+                    instance: "",
                 },
             )?;
         }
@@ -227,6 +232,7 @@ pub fn write(run: &mut Run<'_>) -> Result<(), GenerateError> {
                     } else {
                         r#"{"team":"web"}"#
                     },
+                    instance: r.tpl.instance,
                 };
                 let quantities: Vec<(Decimal, Decimal, &'static str)> = match r.tpl.billing {
                     Billing::Tokens => {
@@ -282,7 +288,6 @@ pub fn write(run: &mut Run<'_>) -> Result<(), GenerateError> {
             credit.service_category = "Compute";
             put(run, &credit)?;
         }
-        drop(put);
         w.into_inner()
             .map_err(|e| io_err(&path)(e.into_error()))?
             .flush()
@@ -319,5 +324,6 @@ fn tax_row(start: DateTime<Utc>, end: DateTime<Utc>, amount: Decimal) -> Row {
         sku: "Tax",
         price_details: String::new(),
         tags: "{}",
+        instance: "",
     }
 }

@@ -86,6 +86,7 @@ pub mod truth;
 
 mod aws_cur;
 mod aws_cur2;
+mod aws_lines;
 mod azure;
 mod focus;
 mod gcp;
