@@ -23,7 +23,7 @@ use super::catalog::{AWS2_PAYER, Source, fnv};
 use super::{GenerateError, Period, Run, Written, io_err};
 
 /// Rows buffered before a record batch is written (bounds memory).
-pub const BATCH_ROWS: usize = 65_536;
+pub const BATCH_ROWS: usize = 16_384;
 
 const EXPORT: &str = "burnrate-cur2";
 
@@ -248,7 +248,7 @@ pub fn write(run: &mut Run<'_>) -> Result<(), GenerateError> {
         };
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(BATCH_ROWS * 4))
+            .set_max_row_group_row_count(Some(BATCH_ROWS * 8))
             .build();
         let mut builders = Builders::new();
         let mut writer: Option<ArrowWriter<std::io::BufWriter<std::fs::File>>> = None;

@@ -10,7 +10,8 @@
 //!
 //! - `aws/<report>/<YYYYMMDD-YYYYMMDD>/<assemblyId>/<report>-<n>.csv.gz` plus
 //!   `<report>-Manifest.json` in the assembly folder and at the period level: the legacy
-//!   CUR in the real S3 layout (`aws_cur.rs`). The first billing period is **restated**: an
+//!   CUR in the real S3 layout (`aws_cur.rs`; the lines of both CUR writers come from
+//!   `aws_lines.rs`). The first billing period is **restated**: an
 //!   earlier assembly (its first day only, at other prices) sits beside the current one,
 //!   and the period-level manifest names the current one.
 //! - `aws-cur2/<export>/data/BILLING_PERIOD=YYYY-MM/<export>-00001.snappy.parquet` and
@@ -76,10 +77,13 @@
 //! Each (source, resource) stream draws from its own ChaCha8 generator seeded from the
 //! run's seed and the stream's name (`rng`), so output does not depend on the order in
 //! which streams are visited, and the same seed writes the same bytes. Rows go straight to
-//! buffered (and, for the CUR, gzip) writers; Parquet is flushed every
-//! `aws_cur2::BATCH_ROWS` rows. What stays in memory is the catalog, a running sum per
-//! commitment, and the truth's aggregates (per provider × service × day × currency, so it
-//! grows with days but not with rows or scale beyond the service list).
+//! buffered (and, for the CUR, gzip) writers, and a legacy CUR assembly starts a new
+//! `<report>-<n>.csv.gz` part every `aws_cur::ROWS_PER_FILE` rows; Parquet is built in
+//! record batches of `aws_cur2::BATCH_ROWS` rows and row groups of eight batches, so its
+//! buffer is bounded too. What stays in memory is the catalog (and one generator per
+//! resource), a running sum per commitment, and the truth's aggregates (per provider ×
+//! service × day × currency, so they grow with days but not with rows or scale beyond the
+//! service list). The manifest lists every resource, so it grows with the catalog.
 
 pub mod catalog;
 pub mod truth;
