@@ -17,8 +17,8 @@
 //!   scope (`schemas::delivery`); a `reduce` keeps the latest completed delivery per scope
 //!   and the rollups semijoin on it, so a new delivery retracts the old one's rows and
 //!   inserts its own in one epoch.
-//! - **Errors are data.** A record whose amounts cannot be represented is reported as
-//!   `Output::Rejected` with its file and row, never a panic.
+//! - **Errors are data.** A record whose amounts cannot be represented comes back from
+//!   [`prepare`] as rejected, with its file and row, never a panic.
 //! - **Results do not depend on the worker count**: inputs are exchanged by key.
 
 pub mod money;
@@ -26,5 +26,6 @@ pub mod pipeline;
 pub mod rollups;
 
 pub use money::Amounts;
-pub use pipeline::{Config, Feed, FeedEvent, Input, Output, run};
-pub use rollups::daily_cost::DailyCostKey;
+pub use pipeline::{
+    Config, Feed, FeedEvent, Input, Output, Part, Prepared, Preparer, prepare, run,
+};

@@ -7,7 +7,7 @@
 //! states per line (the longest real rates carry 28 places, but only as rates, and a sum
 //! of 10 million lines drifts at most 5e-9).
 
-use burnrate_schemas::CostRecord;
+use burnrate_schemas::{CostRecord, Totals};
 use differential_dataflow::difference::{Abelian, IsZero, Monoid, Multiply, Semigroup};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -74,6 +74,16 @@ impl Amounts {
     /// The whole of a record, unsplit.
     pub fn of_record(r: &CostRecord) -> Option<Amounts> {
         Amounts::of(r.billed_cost, r.effective_cost, r.consumed_quantity)
+    }
+
+    /// The amounts as exact decimals, for stores and readers.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            billed_cost: from_units(self.billed),
+            effective_cost: from_units(self.effective),
+            quantity: from_units(self.quantity),
+            rows: i64::try_from(self.rows).unwrap_or(i64::MAX),
+        }
     }
 
     pub fn billed_decimal(&self) -> Decimal {

@@ -17,22 +17,88 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use burnrate_schemas::{CostRecord, DeliveryScope, RowRef};
+use burnrate_schemas::{CostRecord, DailyCostKey, DeliveryScope, RowRef, Totals};
 use differential_dataflow::input::{Input as _, InputSession};
 use timely::dataflow::ProbeHandle;
 
 use crate::money::Amounts;
-use crate::rollups::daily_cost::{self, DailyCostKey};
+use crate::rollups::daily_cost;
+
+/// One delivery's contribution to the daily cost rollup: its records split by UTC day and
+/// summed by scope and key. This is the job's input, and what an input log stores.
+pub type Part = (DeliveryScope, DailyCostKey, Amounts);
+
+/// Records turned into parts, and the records that could not be.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prepared {
+    pub parts: Vec<Part>,
+    pub rejected: Vec<(RowRef, String)>,
+}
+
+/// Splits records by UTC day and sums them by scope and key, as they stream in: memory
+/// grows with the distinct keys, not the records. A billing file repeats the same key
+/// thousands of times, so this is where most of the volume disappears.
+#[derive(Debug, Default)]
+pub struct Preparer {
+    sums: HashMap<(DeliveryScope, DailyCostKey), Amounts>,
+    rejected: Vec<(RowRef, String)>,
+    records: u64,
+}
+
+impl Preparer {
+    pub fn add(&mut self, r: &CostRecord) {
+        use differential_dataflow::difference::Semigroup;
+        self.records += 1;
+        match daily_cost::parts(r) {
+            Ok(parts) => {
+                let scope = r.delivery_scope();
+                for (key, amounts) in parts {
+                    self.sums
+                        .entry((scope.clone(), key))
+                        .or_default()
+                        .plus_equals(&amounts);
+                }
+            }
+            Err(reason) => self.rejected.push((r.row_ref.clone(), reason)),
+        }
+    }
+
+    /// Records added so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    pub fn finish(self) -> Prepared {
+        use differential_dataflow::difference::IsZero;
+        let mut parts: Vec<Part> = self
+            .sums
+            .into_iter()
+            .filter(|(_, a)| !a.is_zero())
+            .map(|((s, k), a)| (s, k, a))
+            .collect();
+        parts.sort();
+        Prepared {
+            parts,
+            rejected: self.rejected,
+        }
+    }
+}
+
+/// `Preparer` over a slice.
+pub fn prepare(records: &[CostRecord]) -> Prepared {
+    let mut p = Preparer::default();
+    for r in records {
+        p.add(r);
+    }
+    p.finish()
+}
 
 /// What the feed hands the job.
 #[derive(Debug, Clone)]
 pub enum Input {
-    /// Records of one delivery (identified by an arrival number that grows with time).
-    Records {
-        delivery: u64,
-        records: Vec<CostRecord>,
-    },
-    /// All records of the delivery have been given: it now replaces the previous delivery
+    /// Parts of one delivery (identified by an arrival number that grows with time).
+    Parts { delivery: u64, parts: Vec<Part> },
+    /// All parts of the delivery have been given: it now replaces the previous delivery
     /// of each scope it covers.
     Complete { delivery: u64 },
 }
@@ -57,12 +123,10 @@ pub enum Output {
     /// A daily cost row appears (`diff` > 0) or disappears (`diff` < 0) at `epoch`.
     DailyCost {
         key: DailyCostKey,
-        amounts: Amounts,
+        totals: Totals,
         epoch: u64,
         diff: isize,
     },
-    /// A record that could not enter the rollups, and why.
-    Rejected { row: RowRef, reason: String },
     /// Every change up to and including `epoch` has been reported.
     Complete { epoch: u64 },
 }
@@ -107,7 +171,7 @@ fn build(worker: &mut timely::worker::Worker, out: Sender<Output>) -> Handles {
                 for ((key, amounts), epoch, diff) in updates {
                     let _ = out.send(Output::DailyCost {
                         key: key.clone(),
-                        amounts: *amounts,
+                        totals: amounts.totals(),
                         epoch: *epoch,
                         diff: *diff,
                     });
@@ -173,30 +237,13 @@ fn drive<F: Feed>(
             }
             FeedEvent::Closed => break,
         };
-        let mut sums: HashMap<(Delivery, DailyCostKey), Amounts> = HashMap::new();
         for input in batch {
             match input {
-                Input::Records { delivery, records } => {
+                Input::Parts { delivery, parts } => {
                     let scopes = pending.entry(delivery).or_default();
-                    for r in records {
-                        let scope = r.delivery_scope();
-                        match daily_cost::parts(&r) {
-                            Ok(parts) => {
-                                for (key, amounts) in parts {
-                                    use differential_dataflow::difference::Semigroup;
-                                    sums.entry(((scope.clone(), delivery), key))
-                                        .or_default()
-                                        .plus_equals(&amounts);
-                                }
-                                scopes.insert(scope);
-                            }
-                            Err(reason) => {
-                                let _ = out.send(Output::Rejected {
-                                    row: r.row_ref.clone(),
-                                    reason,
-                                });
-                            }
-                        }
+                    for (scope, key, amounts) in parts {
+                        scopes.insert(scope.clone());
+                        h.parts.update(((scope, delivery), key), amounts);
                     }
                 }
                 Input::Complete { delivery } => {
@@ -205,9 +252,6 @@ fn drive<F: Feed>(
                     }
                 }
             }
-        }
-        for (k, amounts) in sums {
-            h.parts.update(k, amounts);
         }
         now += 1;
         h.deliveries.advance_to(now);

@@ -21,6 +21,7 @@ pub mod cost;
 pub mod days;
 pub mod delivery;
 pub mod metric;
+pub mod rollup;
 
 pub use cost::{
     ChargeCategory, ChargeClass, ChargeFrequency, ChargeKind, CommitmentStatus, CostCategory,
@@ -28,3 +29,4 @@ pub use cost::{
 };
 pub use delivery::DeliveryScope;
 pub use metric::{MetricSample, resource_matches};
+pub use rollup::{DailyCostKey, DailyCostRow, Totals};

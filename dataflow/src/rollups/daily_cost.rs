@@ -6,7 +6,7 @@
 //! SELECT d.day, r.x_Provider, r.x_ServiceCode, r.ServiceName,
 //!        COALESCE(r.SubAccountId, r.BillingAccountId) AS account,
 //!        r.ResourceId,                       -- NULL stays its own group
-//!        r.ChargeCategory, r.x_CostCategory, r.x_IsAI, r.BillingCurrency,
+//!        r.ChargeCategory, r.x_CostCategory, r.x_PricingModel, r.x_IsAI, r.BillingCurrency,
 //!        SUM(share(r.BilledCost, d))      AS billed_cost,
 //!        SUM(share(r.EffectiveCost, d))   AS effective_cost,
 //!        SUM(share(r.ConsumedQuantity, d)) AS quantity,
@@ -15,36 +15,18 @@
 //! JOIN utc_days(r) d                       -- pro rata by time overlap; one-time purchases
 //!                                          -- land whole on their start day
 //! JOIN current_deliveries c ON (delivery_scope(r), r.delivery) = (c.scope, c.delivery)
-//! GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+//! GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
 //! ```
 //!
 //! Amounts ride in the difference (`Amounts`), so the group sums are differential's own
 //! consolidation; `count` turns each group's accumulated amounts into a row, and a change
 //! of a group's amounts arrives as a retraction of the old row and an insertion of the new.
 
-use burnrate_schemas::{ChargeCategory, CostCategory, CostRecord, DeliveryScope, Provider};
+use burnrate_schemas::{CostRecord, DailyCostKey, DeliveryScope};
 use chrono::NaiveDate;
 use differential_dataflow::VecCollection;
-use serde::{Deserialize, Serialize};
 
 use crate::money::Amounts;
-
-/// The grouping key of a daily cost row.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct DailyCostKey {
-    pub day: NaiveDate,
-    pub provider: Provider,
-    pub service_code: String,
-    pub service_name: String,
-    /// The sub-account (AWS linked account, Azure subscription, GCP project), else the
-    /// billing account.
-    pub account: String,
-    pub resource_id: Option<String>,
-    pub charge_category: ChargeCategory,
-    pub cost_category: CostCategory,
-    pub is_ai: bool,
-    pub currency: String,
-}
 
 /// A record's parts: one per UTC day it touches, with that day's share of its amounts.
 /// The shares add up to the record's amounts exactly (see `schemas::days`).
@@ -76,6 +58,7 @@ fn key(r: &CostRecord, day: NaiveDate) -> DailyCostKey {
         resource_id: r.resource_id.clone(),
         charge_category: r.charge_category,
         cost_category: r.cost_category,
+        pricing_model: r.pricing_model,
         is_ai: r.is_ai,
         currency: r.billing_currency.clone(),
     }

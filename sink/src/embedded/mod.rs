@@ -1,0 +1,241 @@
+//! # The embedded store (the default)
+//!
+//! One file, `<data-dir>/burnrate.redb`, holding two things:
+//! - **The input log**: every completed delivery, as the parts the job consumed (an opaque
+//!   blob the caller encodes) plus a small JSON description. On start the job is rebuilt
+//!   by replaying the log, so a restatement arriving after a restart still retracts what
+//!   the delivery before it contributed.
+//! - **The rollups** the job maintains (`daily_cost`), which readers (`summary`, the API)
+//!   query without running the job.
+//!
+//! Why redb: a pure-Rust, ACID key-value store with copy-on-write B-trees; a commit is
+//! durable when it returns (fsync), a crash leaves the last committed state, readers never
+//! block the writer, and it needs no C toolchain or server. SQLite would also do, at the
+//! price of a C build; a columnar file format would need our own write-ahead log.
+//!
+//! Idempotency: a delivery is logged in one transaction (its parts and its description
+//! together), so it is either wholly there or not at all. Rollup changes are applied as
+//! upserts (`diff` > 0 writes the row's new totals) and conditional deletes (`diff` < 0
+//! removes the row only if it still holds exactly those totals), so applying the same
+//! changes twice, in either order within an epoch, leaves the same table. At start the
+//! table is reconciled with the replayed job's state in one transaction.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use burnrate_schemas::{DailyCostKey, DailyCostRow, Totals};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
+const DELIVERIES: TableDefinition<'static, u64, &'static str> = TableDefinition::new("deliveries");
+const PARTS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("delivery_parts");
+const DAILY_COST: TableDefinition<'static, &'static str, &'static str> =
+    TableDefinition::new("daily_cost");
+
+/// The file name inside the data directory.
+pub const FILE_NAME: &str = "burnrate.redb";
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the store at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: Box<redb::DatabaseError>,
+    },
+    #[error("store: {0}")]
+    Db(#[from] Box<redb::Error>),
+    #[error("store: a stored value does not decode: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+fn store_err<E: Into<redb::Error>>(e: E) -> StoreError {
+    StoreError::Db(Box::new(e.into()))
+}
+
+/// What the log says about one delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryInfo {
+    /// The arrival number; later deliveries of a scope replace earlier ones.
+    pub seq: u64,
+    /// The files read for it.
+    pub files: Vec<String>,
+    /// Records normalized from them.
+    pub records: u64,
+    pub logged_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The embedded store. Cheap to share by reference; redb serializes writers.
+#[derive(Debug)]
+pub struct EmbeddedStore {
+    db: Database,
+    path: PathBuf,
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(FILE_NAME);
+        let db = Database::create(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source: Box::new(source),
+        })?;
+        let txn = db.begin_write().map_err(db_err)?;
+        {
+            txn.open_table(META).map_err(store_err)?;
+            txn.open_table(DELIVERIES).map_err(store_err)?;
+            txn.open_table(PARTS).map_err(store_err)?;
+            txn.open_table(DAILY_COST).map_err(store_err)?;
+        }
+        txn.commit().map_err(store_err)?;
+        Ok(EmbeddedStore { db, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reserves the next delivery number (durably, so numbers are never reused).
+    pub fn next_delivery(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let seq = {
+            let mut meta = txn.open_table(META).map_err(store_err)?;
+            let next = meta
+                .get("next_delivery")
+                .map_err(store_err)?
+                .map(|v| v.value())
+                .unwrap_or(1);
+            meta.insert("next_delivery", next + 1).map_err(store_err)?;
+            next
+        };
+        txn.commit().map_err(store_err)?;
+        Ok(seq)
+    }
+
+    /// Logs a completed delivery: its parts and its description, in one transaction.
+    /// Logging the same `seq` again overwrites it with the same content.
+    pub fn log_delivery(&self, info: &DeliveryInfo, parts: &[u8]) -> Result<(), StoreError> {
+        let text = serde_json::to_string(info)?;
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            txn.open_table(PARTS)
+                .map_err(store_err)?
+                .insert(info.seq, parts)
+                .map_err(store_err)?;
+            txn.open_table(DELIVERIES)
+                .map_err(store_err)?
+                .insert(info.seq, text.as_str())
+                .map_err(store_err)?;
+        }
+        txn.commit().map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Every logged delivery, in arrival order, with its parts blob.
+    pub fn logged_deliveries(&self) -> Result<Vec<(DeliveryInfo, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let deliveries = txn.open_table(DELIVERIES).map_err(store_err)?;
+        let parts = txn.open_table(PARTS).map_err(store_err)?;
+        let mut out = Vec::new();
+        for entry in deliveries.iter().map_err(store_err)? {
+            let (seq, info) = entry.map_err(store_err)?;
+            let info: DeliveryInfo = serde_json::from_str(info.value())?;
+            let blob = parts
+                .get(seq.value())
+                .map_err(store_err)?
+                .map(|b| b.value().to_vec())
+                .unwrap_or_default();
+            out.push((info, blob));
+        }
+        Ok(out)
+    }
+
+    /// Applies one epoch's rollup changes in one transaction (see the module docs).
+    pub fn apply_daily_cost(
+        &self,
+        changes: &[(DailyCostKey, Totals, isize)],
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = txn.open_table(DAILY_COST).map_err(store_err)?;
+            // Deletions first, then insertions: a row that changed is a retraction of its
+            // old totals and an insertion of the new ones at the same epoch.
+            for (key, totals, _) in changes.iter().filter(|c| c.2 < 0) {
+                let k = serde_json::to_string(key)?;
+                let held = table
+                    .get(k.as_str())
+                    .map_err(store_err)?
+                    .map(|v| v.value().to_string());
+                if let Some(held) = held
+                    && serde_json::from_str::<Totals>(&held)? == *totals
+                {
+                    table.remove(k.as_str()).map_err(store_err)?;
+                }
+            }
+            for (key, totals, _) in changes.iter().filter(|c| c.2 > 0) {
+                let k = serde_json::to_string(key)?;
+                let v = serde_json::to_string(totals)?;
+                table.insert(k.as_str(), v.as_str()).map_err(store_err)?;
+            }
+        }
+        txn.commit().map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Makes the daily cost table exactly `rows`, in one transaction.
+    pub fn replace_daily_cost(
+        &self,
+        rows: &BTreeMap<DailyCostKey, Totals>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = txn.open_table(DAILY_COST).map_err(store_err)?;
+            table.retain(|_, _| false).map_err(store_err)?;
+            for (key, totals) in rows {
+                let k = serde_json::to_string(key)?;
+                let v = serde_json::to_string(totals)?;
+                table.insert(k.as_str(), v.as_str()).map_err(store_err)?;
+            }
+        }
+        txn.commit().map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Every daily cost row matching `keep`.
+    pub fn daily_cost(
+        &self,
+        mut keep: impl FnMut(&DailyCostKey) -> bool,
+    ) -> Result<Vec<DailyCostRow>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(DAILY_COST).map_err(store_err)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(store_err)? {
+            let (k, v) = entry.map_err(store_err)?;
+            let key: DailyCostKey = serde_json::from_str(k.value())?;
+            if keep(&key) {
+                let totals: Totals = serde_json::from_str(v.value())?;
+                out.push(DailyCostRow { key, totals });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn db_err(e: redb::TransactionError) -> StoreError {
+    store_err(e)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! The store's promises: durable across reopen, idempotent rollup changes.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use burnrate_schemas::{ChargeCategory, CostCategory, DailyCostKey, Provider, Totals};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::{DeliveryInfo, EmbeddedStore};
+
+fn key(day: u32, service: &str) -> DailyCostKey {
+    DailyCostKey {
+        day: NaiveDate::from_ymd_opt(2024, 3, day).expect("date"),
+        provider: Provider::Aws,
+        service_code: service.into(),
+        service_name: service.into(),
+        account: "111122223333".into(),
+        resource_id: None,
+        charge_category: ChargeCategory::Usage,
+        cost_category: CostCategory::Compute,
+        pricing_model: None,
+        is_ai: false,
+        currency: "USD".into(),
+    }
+}
+
+fn totals(billed: &str) -> Totals {
+    let b = Decimal::from_str(billed).expect("decimal");
+    Totals {
+        billed_cost: b,
+        effective_cost: b,
+        quantity: Decimal::ONE,
+        rows: 1,
+    }
+}
+
+#[test]
+fn deliveries_survive_reopening_and_numbers_are_not_reused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        let seq = store.next_delivery().expect("seq");
+        assert_eq!(seq, 1);
+        let info = DeliveryInfo {
+            seq,
+            files: vec!["a.csv".into()],
+            records: 3,
+            logged_at: chrono::Utc::now(),
+        };
+        store.log_delivery(&info, b"parts-1").expect("log");
+    }
+    let store = EmbeddedStore::open(dir.path()).expect("reopen");
+    assert_eq!(store.next_delivery().expect("seq"), 2);
+    let logged = store.logged_deliveries().expect("read");
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].0.files, vec!["a.csv".to_string()]);
+    assert_eq!(logged[0].1, b"parts-1".to_vec());
+}
+
+#[test]
+fn rollup_changes_are_idempotent_in_any_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(dir.path()).expect("open");
+    store
+        .apply_daily_cost(&[(key(5, "AmazonEC2"), totals("1.50"), 1)])
+        .expect("apply");
+    // The row changes from 1.50 to 2.00: a retraction and an insertion, listed insertion
+    // first, applied twice.
+    let change = [
+        (key(5, "AmazonEC2"), totals("2.00"), 1),
+        (key(5, "AmazonEC2"), totals("1.50"), -1),
+    ];
+    store.apply_daily_cost(&change).expect("apply");
+    store.apply_daily_cost(&change).expect("apply again");
+    let rows = store.daily_cost(|_| true).expect("read");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].totals, totals("2.00"));
+    // A retraction of totals the row no longer holds changes nothing.
+    store
+        .apply_daily_cost(&[(key(5, "AmazonEC2"), totals("1.50"), -1)])
+        .expect("apply");
+    assert_eq!(store.daily_cost(|_| true).expect("read").len(), 1);
+    store
+        .apply_daily_cost(&[(key(5, "AmazonEC2"), totals("2.00"), -1)])
+        .expect("apply");
+    assert!(store.daily_cost(|_| true).expect("read").is_empty());
+}
+
+#[test]
+fn replacing_the_table_reconciles_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(dir.path()).expect("open");
+    store
+        .apply_daily_cost(&[
+            (key(5, "stale"), totals("9"), 1),
+            (key(6, "AmazonS3"), totals("1"), 1),
+        ])
+        .expect("apply");
+    let want: BTreeMap<DailyCostKey, Totals> = [
+        (key(6, "AmazonS3"), totals("1")),
+        (key(7, "AmazonS3"), totals("2")),
+    ]
+    .into_iter()
+    .collect();
+    store.replace_daily_cost(&want).expect("replace");
+    let got: BTreeMap<DailyCostKey, Totals> = store
+        .daily_cost(|_| true)
+        .expect("read")
+        .into_iter()
+        .map(|r| (r.key, r.totals))
+        .collect();
+    assert_eq!(got, want);
+    let day7 = store
+        .daily_cost(|k| k.day.format("%d").to_string() == "07")
+        .expect("read");
+    assert_eq!(day7.len(), 1);
+}
