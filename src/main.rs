@@ -40,6 +40,9 @@ enum Command {
     Ingest(cmd::ingest::IngestArgs),
     /// Print the cost summary (the same JSON as GET /api/v1/ai-costs/summary).
     Summary(cmd::summary::SummaryArgs),
+    /// Write synthetic billing exports (AWS, Azure, GCP, FOCUS) and per-minute metrics in
+    /// their native formats, with a ground-truth manifest.
+    Generate(cmd::generate::GenerateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +57,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Ingest(args) => cmd::ingest::run(args, &cli.data_dir),
         Command::Summary(args) => cmd::summary::run(args, &cli.data_dir),
+        Command::Generate(args) => cmd::generate::run(args),
     };
     match result {
         Ok(code) => code,

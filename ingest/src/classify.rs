@@ -60,6 +60,10 @@ const GCP_ACCELERATED: &[&str] = &[
 pub fn is_accelerated_instance(instance_type: &str) -> bool {
     let t = instance_type.trim().to_ascii_lowercase();
     let t = t.strip_prefix("ml.").unwrap_or(&t);
+    // Oracle Cloud shapes: `BM.GPU.A10.4`, `VM.GPU.A10.1`, `BM.GPU4.8`.
+    if t.starts_with("bm.gpu") || t.starts_with("vm.gpu") {
+        return true;
+    }
     if let Some((family, _size)) = t.split_once('.') {
         return AWS_ACCELERATED.contains(&family);
     }
@@ -154,6 +158,8 @@ mod tests {
             "a2-highgpu-1g",
             "a3-highgpu-8g",
             "g2-standard-4",
+            "BM.GPU.A10.4",
+            "VM.GPU.A10.1",
         ] {
             assert!(is_accelerated_instance(t), "{t}");
         }

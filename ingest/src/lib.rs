@@ -34,6 +34,7 @@ pub mod aws_cur;
 pub mod azure_cost;
 pub mod focus;
 pub mod gcp_billing;
+pub mod generate;
 pub mod metrics;
 pub mod oci_cost;
 
