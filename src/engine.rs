@@ -47,6 +47,15 @@ pub struct Engine {
     epoch: u64,
 }
 
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.store.path())
+            .field("epoch", &self.epoch)
+            .finish()
+    }
+}
+
 impl Engine {
     /// Opens the store, starts the job, replays the log and reconciles the rollups.
     pub fn start(data_dir: &Path, workers: usize) -> Result<Engine> {

@@ -6,7 +6,6 @@
 //! is used here only.
 
 mod cmd;
-mod engine;
 
 use std::path::PathBuf;
 

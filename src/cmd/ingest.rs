@@ -19,7 +19,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
-use crate::engine::Engine;
+use burnrate::engine::Engine;
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
 const PROGRESS_MIN_BYTES: u64 = 8 * 1024 * 1024;
