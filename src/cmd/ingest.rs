@@ -172,8 +172,11 @@ pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> 
         for (row, reason) in &prepared.rejected {
             failures.push(format!("{row}: not stored: {reason}"));
         }
+        // A folder of metrics files only is no billing delivery. (An empty billing
+        // delivery cannot restate a period to zero either: its scope is only known from
+        // its records.)
         if let Some(engine) = engine.as_mut()
-            && !read.is_empty()
+            && records > 0
         {
             let (seq, rows) = engine
                 .deliver(read, records, prepared)
