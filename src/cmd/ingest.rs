@@ -63,7 +63,7 @@ enum ReportFormat {
 
 /// Counts totals per provider and currency, prepares the pipeline's parts, and writes
 /// records when asked to.
-struct Tally {
+pub(crate) struct Tally {
     totals: BTreeMap<(String, String), (Decimal, Decimal)>,
     metrics: u64,
     writer: Option<Box<dyn Write>>,
@@ -73,6 +73,16 @@ struct Tally {
 }
 
 impl Tally {
+    pub(crate) fn new(writer: Option<Box<dyn Write>>) -> Tally {
+        Tally {
+            totals: BTreeMap::new(),
+            metrics: 0,
+            writer,
+            write_error: None,
+            preparer: Preparer::default(),
+        }
+    }
+
     fn write<T: serde::Serialize>(&mut self, value: &T) {
         if self.write_error.is_some() {
             return;
@@ -121,13 +131,7 @@ pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> 
             File::create(p).with_context(|| format!("creating {}", p.display()))?,
         ))),
     };
-    let mut tally = Tally {
-        totals: BTreeMap::new(),
-        metrics: 0,
-        writer,
-        write_error: None,
-        preparer: Preparer::default(),
-    };
+    let mut tally = Tally::new(writer);
     let mut engine = if args.dry_run {
         None
     } else {
@@ -151,42 +155,11 @@ pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> 
         ..Options::default()
     };
 
-    let mut reports: Vec<FileReport> = Vec::new();
-    let mut failures: Vec<String> = Vec::new();
-    let mut stored: Vec<String> = Vec::new();
-    // The files of one folder are one delivery (the parts of a CUR assembly or of an
-    // Azure export run): they are logged and take effect together.
-    for (folder, files) in by_folder(&expanded.files) {
-        let mut read = Vec::new();
-        for file in files {
-            match ingest_path(file, &opts, &mut tally) {
-                Ok(report) => {
-                    read.push(report.file.clone());
-                    reports.push(report);
-                }
-                Err(e) => failures.push(e.to_string()),
-            }
-        }
-        let preparer = std::mem::take(&mut tally.preparer);
-        let (records, prepared) = (preparer.records(), preparer.finish());
-        for (row, reason) in &prepared.rejected {
-            failures.push(format!("{row}: not stored: {reason}"));
-        }
-        // A folder of metrics files only is no billing delivery. (An empty billing
-        // delivery cannot restate a period to zero either: its scope is only known from
-        // its records.)
-        if let Some(engine) = engine.as_mut()
-            && records > 0
-        {
-            let (seq, rows) = engine
-                .deliver(read, records, prepared)
-                .with_context(|| format!("storing the delivery from {}", folder.display()))?;
-            stored.push(format!(
-                "delivery {seq} from {}: {records} records, {rows} rollup rows changed",
-                folder.display()
-            ));
-        }
-    }
+    let Outcome {
+        reports,
+        failures,
+        stored,
+    } = ingest_files(engine.as_mut(), &expanded.files, &opts, &mut tally)?;
     progress.finish();
     if let Some(engine) = engine.take() {
         engine.close()?;
@@ -292,6 +265,62 @@ fn print_table(reports: &[FileReport], failures: &[String], tally: &Tally, show:
     if tally.metrics > 0 {
         let _ = writeln!(out, "\nmetric samples: {}", tally.metrics);
     }
+}
+
+/// What one round of reading and storing produced.
+pub(crate) struct Outcome {
+    pub reports: Vec<FileReport>,
+    /// Files that could not be read, and records that could not be stored.
+    pub failures: Vec<String>,
+    /// One line per stored delivery.
+    pub stored: Vec<String>,
+}
+
+/// Reads `files` and, with an engine, stores each folder of them as one delivery (the
+/// parts of a CUR assembly or of an Azure export run are logged and take effect together).
+pub(crate) fn ingest_files(
+    mut engine: Option<&mut Engine>,
+    files: &[PathBuf],
+    opts: &Options,
+    tally: &mut Tally,
+) -> Result<Outcome> {
+    let mut out = Outcome {
+        reports: Vec::new(),
+        failures: Vec::new(),
+        stored: Vec::new(),
+    };
+    for (folder, files) in by_folder(files) {
+        let mut read = Vec::new();
+        for file in files {
+            match ingest_path(file, opts, tally) {
+                Ok(report) => {
+                    read.push(report.file.clone());
+                    out.reports.push(report);
+                }
+                Err(e) => out.failures.push(e.to_string()),
+            }
+        }
+        let preparer = std::mem::take(&mut tally.preparer);
+        let (records, prepared) = (preparer.records(), preparer.finish());
+        for (row, reason) in &prepared.rejected {
+            out.failures.push(format!("{row}: not stored: {reason}"));
+        }
+        // A folder of metrics files only is no billing delivery. (An empty billing
+        // delivery cannot restate a period to zero either: its scope is only known from
+        // its records.)
+        if let Some(engine) = engine.as_deref_mut()
+            && records > 0
+        {
+            let (seq, rows) = engine
+                .deliver(read, records, prepared)
+                .with_context(|| format!("storing the delivery from {}", folder.display()))?;
+            out.stored.push(format!(
+                "delivery {seq} from {}: {records} records, {rows} rollup rows changed",
+                folder.display()
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Files grouped by the folder they are in, in the order first seen.
