@@ -3,7 +3,6 @@
 //! was read, skipped and rejected (with file, row, column and reason). Bad rows never stop
 //! the good ones; a file that cannot be read at all does not stop the other files either.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -13,8 +12,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use burnrate_dataflow::Preparer;
+use burnrate_dataflow::money::{from_units, to_units};
 use burnrate_ingest::{Emit, FileReport, Options, expand_paths, ingest_path};
-use burnrate_schemas::{CostRecord, MetricSample};
+use burnrate_schemas::{CostRecord, MetricSample, Provider};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
@@ -64,7 +64,9 @@ enum ReportFormat {
 /// Counts totals per provider and currency, prepares the pipeline's parts, and writes
 /// records when asked to.
 pub(crate) struct Tally {
-    totals: BTreeMap<(String, String), (Decimal, Decimal)>,
+    /// Billed and effective per provider and currency, in the pipeline's exact units
+    /// (summing `Decimal`s of 28 places rescales on every addition).
+    totals: Vec<(Provider, String, i128, i128)>,
     metrics: u64,
     writer: Option<Box<dyn Write>>,
     write_error: Option<std::io::Error>,
@@ -73,9 +75,20 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
+    /// Totals by provider and currency, as exact decimals.
+    fn sorted_totals(&self) -> Vec<(&'static str, String, Decimal, Decimal)> {
+        let mut v: Vec<_> = self
+            .totals
+            .iter()
+            .map(|(p, c, b, e)| (p.code(), c.clone(), from_units(*b), from_units(*e)))
+            .collect();
+        v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        v
+    }
+
     pub(crate) fn new(writer: Option<Box<dyn Write>>) -> Tally {
         Tally {
-            totals: BTreeMap::new(),
+            totals: Vec::new(),
             metrics: 0,
             writer,
             write_error: None,
@@ -100,15 +113,26 @@ impl Tally {
 
 impl Emit for Tally {
     fn cost(&mut self, record: CostRecord) {
-        let t = self
+        let (b, e) = (
+            to_units(record.billed_cost),
+            to_units(record.effective_cost),
+        );
+        let i = match self
             .totals
-            .entry((
-                record.provider.code().to_string(),
-                record.billing_currency.clone(),
-            ))
-            .or_default();
-        t.0 += record.billed_cost;
-        t.1 += record.effective_cost;
+            .iter()
+            .position(|t| t.0 == record.provider && t.1 == record.billing_currency)
+        {
+            Some(i) => i,
+            None => {
+                self.totals
+                    .push((record.provider, record.billing_currency.clone(), 0, 0));
+                self.totals.len() - 1
+            }
+        };
+        // Out of range only past 1.7e23; the pipeline rejects such a record too.
+        let t = &mut self.totals[i];
+        t.2 += b.unwrap_or_default();
+        t.3 += e.unwrap_or_default();
         self.preparer.add(&record);
         self.write(&record);
     }
@@ -178,7 +202,7 @@ pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> 
                 "files": reports,
                 "failed_files": failures,
                 "notes": expanded.notes,
-                "totals": tally.totals.iter().map(|((p, c), (b, e))| serde_json::json!({
+                "totals": tally.sorted_totals().iter().map(|(p, c, b, e)| serde_json::json!({
                     "provider": p, "currency": c, "billed_cost": b, "effective_cost": e,
                 })).collect::<Vec<_>>(),
                 "metric_samples": tally.metrics,
@@ -258,7 +282,7 @@ fn print_table(reports: &[FileReport], failures: &[String], tally: &Tally, show:
             "\n{:<8} {:<8} {:>22} {:>22}",
             "provider", "currency", "billed", "effective"
         );
-        for ((p, c), (b, e)) in &tally.totals {
+        for (p, c, b, e) in tally.sorted_totals() {
             let _ = writeln!(out, "{p:<8} {c:<8} {b:>22} {e:>22}");
         }
     }
