@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -40,7 +41,7 @@ pub type Change = (DailyCostKey, Totals, isize);
 
 /// The running pipeline over one data directory.
 pub struct Engine {
-    store: EmbeddedStore,
+    store: Arc<EmbeddedStore>,
     feed: Option<Sender<Vec<Input>>>,
     out: Receiver<Output>,
     job: Option<JoinHandle<Result<(), String>>>,
@@ -59,7 +60,7 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Opens the store, starts the job, replays the log and reconciles the rollups.
     pub fn start(data_dir: &Path, workers: usize) -> Result<Engine> {
-        let store = EmbeddedStore::open(data_dir)?;
+        let store = Arc::new(EmbeddedStore::open(data_dir)?);
         let (feed_tx, feed_rx) = channel();
         let (out_tx, out_rx) = channel();
         let job = std::thread::Builder::new()
@@ -75,6 +76,11 @@ impl Engine {
         };
         engine.replay()?;
         Ok(engine)
+    }
+
+    /// The store, for readers in this process (the API beside the pipeline).
+    pub fn store(&self) -> Arc<EmbeddedStore> {
+        self.store.clone()
     }
 
     fn replay(&mut self) -> Result<()> {
