@@ -37,6 +37,9 @@ struct Cli {
 enum Command {
     /// Read billing exports and metrics files into the store, and report what was read.
     Ingest(cmd::ingest::IngestArgs),
+    /// Serve the HTTP API (cost summary, trends, per-resource costs, health, metrics,
+    /// OpenAPI) over the store.
+    Serve(cmd::serve::ServeArgs),
     /// Print the cost summary (the same JSON as GET /api/v1/ai-costs/summary).
     Summary(cmd::summary::SummaryArgs),
     /// Write synthetic billing exports (AWS, Azure, GCP, FOCUS) and per-minute metrics in
@@ -55,6 +58,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ingest(args) => cmd::ingest::run(args, &cli.data_dir),
+        Command::Serve(args) => cmd::serve::run(args, &cli.data_dir),
         Command::Summary(args) => cmd::summary::run(args, &cli.data_dir),
         Command::Generate(args) => cmd::generate::run(args),
     };
