@@ -37,6 +37,8 @@ struct Cli {
 enum Command {
     /// Read billing exports and metrics files into the store, and report what was read.
     Ingest(cmd::ingest::IngestArgs),
+    /// Run the pipeline on a folder of exports, and keep picking up new files dropped in.
+    Run(cmd::run::RunArgs),
     /// Serve the HTTP API (cost summary, trends, per-resource costs, health, metrics,
     /// OpenAPI) over the store.
     Serve(cmd::serve::ServeArgs),
@@ -60,6 +62,7 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(args) => cmd::ingest::run(args, &cli.data_dir),
         Command::Serve(args) => cmd::serve::run(args, &cli.data_dir),
         Command::Summary(args) => cmd::summary::run(args, &cli.data_dir),
+        Command::Run(args) => cmd::run::run(args, &cli.data_dir),
         Command::Generate(args) => cmd::generate::run(args),
     };
     match result {

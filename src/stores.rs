@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use burnrate_api::{Store, StoreFailure};
 use burnrate_schemas::DailyCostRow;
 use burnrate_sink::EmbeddedStore;
@@ -19,22 +19,12 @@ use chrono::NaiveDate;
 pub struct EmbeddedReader(pub Arc<EmbeddedStore>);
 
 impl EmbeddedReader {
-    /// Opens the store of an existing data directory. Unlike [`EmbeddedStore::open`], a
-    /// missing store is an error: serving or summarizing an empty directory is a mistake
-    /// (usually a wrong `--data-dir`), not a request for an empty store.
+    /// Opens the store of an existing data directory read-only, beside a writer (`ingest`,
+    /// `run`) in another process. A missing store is an error: serving or summarizing an
+    /// empty directory is a mistake (usually a wrong `--data-dir`), not a request for an
+    /// empty store.
     pub fn open_existing(data_dir: &Path) -> Result<EmbeddedReader> {
-        if !data_dir.join(burnrate_sink::embedded::FILE_NAME).exists() {
-            bail!(
-                "no store in {} (run `burnrate ingest PATH...` first, or pass --data-dir)",
-                data_dir.display()
-            );
-        }
-        let store = EmbeddedStore::open(data_dir).with_context(|| {
-            format!(
-                "opening the store in {} (is another burnrate process using it?)",
-                data_dir.display()
-            )
-        })?;
+        let store = EmbeddedStore::open_read_only(data_dir)?;
         Ok(EmbeddedReader(Arc::new(store)))
     }
 }

@@ -167,7 +167,8 @@ fn cli_summary_json(dir: &Path, args: &[&str]) -> Value {
 fn summary_endpoint_equals_the_cli_and_a_plain_sum_over_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     ingest(dir.path(), &[FOCUS_SAMPLE]);
-    // The CLI runs before the server: the embedded store is opened by one process at a time.
+    // The server opens the store read-only, so the CLI reads beside it.
+    let server = Server::start(dir.path());
     let cases: [(&str, &[&str]); 4] = [
         (
             "start_date=2024-09-05&end_date=2024-09-20&scope=all",
@@ -217,8 +218,6 @@ fn summary_endpoint_equals_the_cli_and_a_plain_sum_over_the_file() {
         .iter()
         .map(|(_, args)| cli_summary_json(dir.path(), args))
         .collect();
-
-    let server = Server::start(dir.path());
     for ((query, _), cli) in cases.iter().zip(&cli) {
         let r = server.get(&format!("/api/v1/ai-costs/summary?{query}"));
         assert_eq!(r.status, 200, "{}", r.body);
@@ -316,10 +315,16 @@ fn trends_add_up_to_the_summary_and_each_day_to_the_file() {
 }
 
 #[test]
-fn currencies_are_totalled_apart_when_they_differ() {
+fn currencies_are_totalled_apart_and_an_ingest_beside_the_server_shows_up() {
     let dir = tempfile::tempdir().expect("tempdir");
-    ingest(dir.path(), &[FOCUS_SAMPLE, AZURE_CAD]);
+    ingest(dir.path(), &[FOCUS_SAMPLE]);
     let server = Server::start(dir.path());
+    let before = server
+        .get("/api/v1/ai-costs/summary?start_date=2023-09-01&end_date=2024-09-30&scope=all")
+        .json();
+    assert_eq!(before["currency"], "USD");
+    // A second process writes while the server runs; the next answer sees its commit.
+    ingest(dir.path(), &[AZURE_CAD]);
     let s = server
         .get("/api/v1/ai-costs/summary?start_date=2023-09-01&end_date=2024-09-30&scope=all")
         .json();
@@ -446,7 +451,7 @@ fn serve_fails_clearly_without_a_store_or_a_free_address_and_stops_on_sigterm() 
     let empty = tempfile::tempdir().expect("tempdir");
     let (code, _, err) = burnrate(empty.path(), &["serve", "--listen", "127.0.0.1:0"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no store in"), "{err}");
+    assert!(err.contains("no store at"), "{err}");
 
     let dir = tempfile::tempdir().expect("tempdir");
     ingest(dir.path(), &[FOCUS_SAMPLE]);

@@ -2,5 +2,6 @@
 
 pub mod generate;
 pub mod ingest;
+pub mod run;
 pub mod serve;
 pub mod summary;

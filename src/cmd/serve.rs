@@ -5,9 +5,8 @@
 //! gracefully on Ctrl-C or SIGTERM: it stops accepting, lets requests in flight finish, and
 //! exits 0.
 //!
-//! The embedded store is one redb file that one process opens at a time, so a server holds
-//! it while it runs; `burnrate ingest` into the same data directory waits for the server
-//! to stop (it fails with a clear message meanwhile).
+//! The store is opened read-only, so `burnrate ingest` or `run` can write beside the
+//! server; each answer reads the latest commit.
 
 use std::io::Write;
 use std::net::SocketAddr;
