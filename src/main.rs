@@ -39,6 +39,9 @@ enum Command {
     Ingest(cmd::ingest::IngestArgs),
     /// Run the pipeline on a folder of exports, and keep picking up new files dropped in.
     Run(cmd::run::RunArgs),
+    /// Serve the HTTP API (cost summary, trends, per-resource costs, health, metrics,
+    /// OpenAPI) over the store.
+    Serve(cmd::serve::ServeArgs),
     /// Print the cost summary (the same JSON as GET /api/v1/ai-costs/summary).
     Summary(cmd::summary::SummaryArgs),
     /// Write synthetic billing exports (AWS, Azure, GCP, FOCUS) and per-minute metrics in
@@ -57,6 +60,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ingest(args) => cmd::ingest::run(args, &cli.data_dir),
+        Command::Serve(args) => cmd::serve::run(args, &cli.data_dir),
         Command::Summary(args) => cmd::summary::run(args, &cli.data_dir),
         Command::Run(args) => cmd::run::run(args, &cli.data_dir),
         Command::Generate(args) => cmd::generate::run(args),

@@ -3,16 +3,25 @@
 //! Amounts in different currencies are never added: every breakdown entry carries its
 //! currency, and `total_cost`/`currency` are set only when the selection has a single
 //! currency. When it has several, `totals_by_currency` lists each one's total instead.
+//!
+//! The handler and the CLI both call [`summary_from_store`]: one read, one computation.
 
 use std::collections::BTreeMap;
 
+use axum::Json;
+use axum::extract::{RawQuery, State};
 use burnrate_schemas::{CostCategory, DailyCostRow};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{AppError, Problem};
+use crate::params::{RawParams, cost_query, today_utc};
+use crate::{AppState, Store, StoreFailure, blocking};
 
 /// Which cost view to sum.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CostType {
     /// What invoices charge (AWS unblended, Azure actual, GCP cost, FOCUS BilledCost).
@@ -23,11 +32,13 @@ pub enum CostType {
 }
 
 /// AI workloads only, or everything.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
+    /// Rows classified as AI workloads (accelerated instances, AI services).
     #[default]
     Ai,
+    /// Every row.
     All,
 }
 
@@ -78,29 +89,41 @@ impl CostQuery {
 }
 
 /// One entry of a breakdown: a name and its cost in one currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Breakdown {
+    /// Provider code, service name or cost category.
     pub name: String,
+    /// ISO 4217 billing currency.
     pub currency: String,
+    /// Exact decimal string.
+    #[schema(value_type = String, example = "12.345")]
     pub cost: Decimal,
 }
 
 /// The summary document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Summary {
-    /// The total when the selection has one currency, else `null`.
+    /// The total when the selection has one currency (`"0"` when it has none), else
+    /// `null`.
+    #[schema(value_type = Option<String>, example = "12.345")]
     pub total_cost: Option<Decimal>,
     /// That currency, else `null`.
     pub currency: Option<String>,
+    /// First UTC day of the selection (the request's `start_date`).
     pub period_start: NaiveDate,
+    /// Last UTC day, inclusive.
     pub period_end: NaiveDate,
     pub scope: Scope,
     pub cost_type: CostType,
     /// Each currency's total, present only when the selection has several.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub totals_by_currency: Option<BTreeMap<String, Decimal>>,
+    /// Per provider code and currency, largest first.
     pub breakdown_by_provider: Vec<Breakdown>,
+    /// Per service name and currency, largest first.
     pub breakdown_by_service: Vec<Breakdown>,
+    /// Per cost category and currency, largest first.
     pub breakdown_by_category: Vec<Breakdown>,
 }
 
@@ -164,4 +187,36 @@ pub fn summarize(rows: &[DailyCostRow], q: &CostQuery) -> Summary {
         breakdown_by_service: list(service),
         breakdown_by_category: list(category),
     }
+}
+
+/// Reads the rows `q` needs from `store` and summarizes them: what the endpoint returns and
+/// `burnrate summary` prints.
+pub fn summary_from_store(store: &dyn Store, q: &CostQuery) -> Result<Summary, StoreFailure> {
+    let rows = store.daily_cost(q.start, q.end)?;
+    Ok(summarize(&rows, q))
+}
+
+/// The cost summary of a selection: totals (per currency when several), and breakdowns by
+/// provider, service and category.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ai-costs/summary",
+    tag = "costs",
+    params(crate::openapi::CostQueryParams),
+    responses(
+        (status = 200, description = "The summary", body = Summary),
+        (status = 400, description = "A parameter is invalid", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 503, description = "The store could not be read", body = Problem,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn summary_get(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Summary>, AppError> {
+    let q = cost_query(&RawParams::parse(query.as_deref()), &[], today_utc())?;
+    let store = state.store.clone();
+    let summary = blocking(move || summary_from_store(store.as_ref(), &q)).await?;
+    Ok(Json(summary))
 }

@@ -3,4 +3,5 @@
 pub mod generate;
 pub mod ingest;
 pub mod run;
+pub mod serve;
 pub mod summary;

@@ -1,22 +1,30 @@
-//! `burnrate summary --from DATE --to DATE`: the cost summary of the stored rollups, as the
-//! summary endpoint's JSON or as a table.
+//! `burnrate summary`: the cost summary of the stored rollups, as the summary endpoint's
+//! JSON or as a table.
+//!
+//! It reads through the same `Store` adapter, the same defaults and validation
+//! (`burnrate_api::params`) and the same function (`summary_from_store`) as
+//! `GET /api/v1/ai-costs/summary`, so for the same parameters it prints the same document.
+//! The flags also answer to the endpoint's parameter names (`--start-date`,
+//! `--cloud-provider`, ...).
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
-use burnrate_api::{CostQuery, CostType, Scope, Summary, summarize};
-use burnrate_sink::EmbeddedStore;
+use anyhow::{Result, anyhow, bail};
+use burnrate::stores::EmbeddedReader;
+use burnrate_api::params::{date_range, provider_codes, today_utc};
+use burnrate_api::summary::summary_from_store;
+use burnrate_api::{CostQuery, CostType, Scope, Summary};
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
-    /// First UTC day, inclusive (YYYY-MM-DD).
-    #[arg(long, value_name = "DATE")]
-    from: NaiveDate,
-    /// Last UTC day, inclusive (YYYY-MM-DD).
-    #[arg(long, value_name = "DATE")]
-    to: NaiveDate,
+    /// First UTC day, inclusive (YYYY-MM-DD). Default: --to minus 29 days.
+    #[arg(long, alias = "start-date", value_name = "DATE")]
+    from: Option<NaiveDate>,
+    /// Last UTC day, inclusive (YYYY-MM-DD). Default: today (UTC).
+    #[arg(long, alias = "end-date", value_name = "DATE")]
+    to: Option<NaiveDate>,
     /// AI workloads only (default), or all spend.
     #[arg(long, value_enum, default_value_t = ScopeArg::Ai)]
     scope: ScopeArg,
@@ -24,13 +32,13 @@ pub struct SummaryArgs {
     #[arg(long, value_enum, default_value_t = CostTypeArg::Billed)]
     cost_type: CostTypeArg,
     /// Only these providers (aws, azure, gcp, oci, other); repeatable.
-    #[arg(long = "provider", value_name = "CODE")]
+    #[arg(long = "provider", alias = "cloud-provider", value_name = "CODE")]
     providers: Vec<String>,
     /// Only these services (code or name); repeatable.
-    #[arg(long = "service", value_name = "SERVICE")]
+    #[arg(long = "service", alias = "service-type", value_name = "SERVICE")]
     services: Vec<String>,
     /// Only these accounts; repeatable.
-    #[arg(long = "account", value_name = "ID")]
+    #[arg(long = "account", alias = "account-id", value_name = "ID")]
     accounts: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
@@ -55,16 +63,17 @@ enum Format {
 }
 
 pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
-    if args.to < args.from {
-        bail!("--to {} is before --from {}", args.to, args.from);
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && to < from
+    {
+        bail!("--to {to} is before --from {from}");
     }
-    let store = EmbeddedStore::open_read_only(data_dir)?;
-    let (from, to) = (args.from, args.to);
-    let rows = store.daily_cost(|k| k.day >= from && k.day <= to)?;
+    let (start, end) =
+        date_range(args.from, args.to, today_utc()).map_err(|e| anyhow!(e.0.detail))?;
     let query = CostQuery {
-        start: args.from,
-        end: args.to,
-        providers: args.providers,
+        start,
+        end,
+        providers: provider_codes(args.providers).map_err(|e| anyhow!(e.0.detail))?,
         services: args.services,
         accounts: args.accounts,
         scope: match args.scope {
@@ -76,7 +85,8 @@ pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode>
             CostTypeArg::Effective => CostType::Effective,
         },
     };
-    let summary = summarize(&rows, &query);
+    let store = EmbeddedReader::open_existing(data_dir)?;
+    let summary = summary_from_store(&store, &query)?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
         Format::Table => print_table(&summary),

@@ -294,6 +294,14 @@ impl EmbeddedStore {
         Ok(())
     }
 
+    /// Opens a read transaction on the rollup table: the cheapest proof that the store
+    /// answers (for readiness checks).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let txn = self.begin_read()?;
+        txn.open_table(DAILY_COST).map_err(store_err)?;
+        Ok(())
+    }
+
     /// Every daily cost row matching `keep`.
     pub fn daily_cost(
         &self,

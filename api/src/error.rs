@@ -1,0 +1,120 @@
+//! The one error type of the API, rendered as RFC 9457 `application/problem+json`.
+//!
+//! Each problem has a `type` URI naming its kind (stable, for clients to branch on), a
+//! `title` (the same for every problem of that kind), the HTTP `status`, and a `detail` that
+//! says what was wrong with this request. Parameter problems add the extension members
+//! `parameter` and `value`, so a client can point at the offending input.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::StoreFailure;
+
+/// The problem document (RFC 9457 §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What was wrong with this request.
+    pub detail: String,
+    /// The query parameter at fault, for parameter problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// The value it had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// An error a handler returns; becomes a problem+json response. Boxed: errors are rare and
+/// every `Result` of the parameter parsers carries one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppError(pub Box<Problem>);
+
+const PROBLEM_BASE: &str = "https://burnrate.dev/problems/";
+
+impl AppError {
+    fn new(status: StatusCode, kind: &str, title: &str, detail: String) -> AppError {
+        AppError(Box::new(Problem {
+            kind: format!("{PROBLEM_BASE}{kind}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+            parameter: None,
+            value: None,
+        }))
+    }
+
+    /// A query parameter with a value that cannot be used (400).
+    pub fn invalid_parameter(parameter: &str, value: &str, detail: String) -> AppError {
+        let mut e = AppError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameter",
+            "Invalid query parameter",
+            detail,
+        );
+        e.0.parameter = Some(parameter.to_string());
+        e.0.value = Some(value.to_string());
+        e
+    }
+
+    /// A request that asks for no known resource (404).
+    pub fn not_found(detail: String) -> AppError {
+        AppError::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    /// The store did not answer (503: the request may succeed later).
+    pub fn store(e: StoreFailure) -> AppError {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store-unavailable",
+            "The cost store is unavailable",
+            e.to_string(),
+        )
+    }
+
+    /// A fault of ours (500).
+    pub fn internal(detail: String) -> AppError {
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            detail,
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.0.title, self.0.status, self.0.detail)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, axum::Json(*self.0)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+/// Unknown paths get a problem document too, not an empty body.
+pub async fn not_found_fallback(uri: axum::http::Uri) -> AppError {
+    AppError::not_found(format!("no route for {}", uri.path()))
+}

@@ -1,0 +1,98 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of every route, generated from the
+//! handlers' annotations and the response types, so it cannot lag the code.
+//!
+//! The query parameters are parsed by hand ([`crate::params`]); the structs below only
+//! describe them. A test checks that they name exactly the parameters the parser accepts.
+
+use axum::Json;
+use chrono::NaiveDate;
+use utoipa::{IntoParams, OpenApi};
+
+use crate::error::Problem;
+use crate::health::Health;
+use crate::resources::{DailyPoint, ResourceCosts, RunRate};
+use crate::summary::{Breakdown, CostType, Scope, Summary};
+use crate::trends::{Granularity, TrendPoint, Trends};
+
+/// The selection of the summary and trends endpoints.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct CostQueryParams {
+    /// First UTC day, inclusive (`YYYY-MM-DD`). Default: `end_date` minus 29 days.
+    start_date: Option<NaiveDate>,
+    /// Last UTC day, inclusive (`YYYY-MM-DD`). Default: today (UTC).
+    end_date: Option<NaiveDate>,
+    /// Provider codes (`aws`, `azure`, `gcp`, `oci`, `other`); repeat the key for several.
+    /// Default: all.
+    cloud_provider: Option<Vec<String>>,
+    /// Service codes or names (exact, case-insensitive); repeatable. Default: all.
+    service_type: Option<Vec<String>>,
+    /// Account ids (sub-account, else billing account); repeatable. Default: all.
+    account_id: Option<Vec<String>>,
+    /// `ai` (AI workloads only, the default) or `all`.
+    #[param(inline)]
+    scope: Option<Scope>,
+    /// `billed` (what invoices charge, the default) or `effective` (amortized).
+    #[param(inline)]
+    cost_type: Option<CostType>,
+}
+
+/// The period width of a trend.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct GranularityParam {
+    /// `daily` (the default), `weekly` (Monday to Sunday, UTC) or `monthly`.
+    #[param(inline)]
+    granularity: Option<Granularity>,
+}
+
+/// The query parameters of the resource endpoint.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ResourceParams {
+    /// First UTC day, inclusive (`YYYY-MM-DD`). Default: `end_date` minus 29 days.
+    start_date: Option<NaiveDate>,
+    /// Last UTC day, inclusive (`YYYY-MM-DD`). Default: today (UTC).
+    end_date: Option<NaiveDate>,
+    /// `billed` (the default) or `effective`.
+    #[param(inline)]
+    cost_type: Option<CostType>,
+}
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "burnrate",
+        description = "What AI workloads cost across AWS, Azure, GCP and FOCUS sources. \
+            Money is an exact decimal string; amounts in different currencies are never \
+            added. Errors are RFC 9457 application/problem+json."
+    ),
+    paths(
+        crate::summary::summary_get,
+        crate::trends::trends_get,
+        crate::resources::resource_costs_get,
+        crate::health::livez_get,
+        crate::health::readyz_get,
+        crate::metrics::metrics_get,
+        openapi_get,
+    ),
+    components(schemas(
+        Summary, Breakdown, Scope, CostType, Trends, TrendPoint, Granularity,
+        ResourceCosts, DailyPoint, RunRate, Health, Problem
+    )),
+    tags(
+        (name = "costs", description = "Cost summaries, trends and per-resource costs"),
+        (name = "health", description = "Liveness, readiness, metrics and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "health",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+pub async fn openapi_get() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

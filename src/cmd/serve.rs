@@ -1,0 +1,80 @@
+//! `burnrate serve --listen ADDR`: the HTTP API over an existing store.
+//!
+//! It prints `listening on http://ADDR` (the bound address, so `--listen 127.0.0.1:0`
+//! tells which port the OS chose) on stdout once it accepts connections, and stops
+//! gracefully on Ctrl-C or SIGTERM: it stops accepting, lets requests in flight finish, and
+//! exits 0.
+//!
+//! The store is opened read-only, so `burnrate ingest` or `run` can write beside the
+//! server; each answer reads the latest commit.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use burnrate::stores::EmbeddedReader;
+use burnrate_api::{AppState, router};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 lets the OS choose one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Worker threads of the async runtime (store reads run on a separate blocking pool).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    workers: usize,
+}
+
+pub fn run(args: ServeArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
+    let store = EmbeddedReader::open_existing(data_dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers.max(1))
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args.listen, AppState::new(Arc::new(store))))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn serve(listen: SocketAddr, state: AppState) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let bound = listener.local_addr().context("reading the bound address")?;
+    println!("listening on http://{bound}");
+    std::io::stdout().flush().context("writing to stdout")?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM. If a handler cannot be installed, that signal is simply
+/// not awaited (the process then dies by the signal's default action, which is still a stop).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

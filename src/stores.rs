@@ -1,0 +1,56 @@
+//! The stores the API reads, adapted to [`burnrate_api::Store`].
+//!
+//! The API crate depends on `schemas` only, so the adapters live here, where the binary
+//! composes crates. `burnrate serve` and `burnrate summary` both read through
+//! [`EmbeddedReader`], so the CLI and the endpoint see the same rows.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Result;
+use burnrate_api::{Store, StoreFailure};
+use burnrate_schemas::DailyCostRow;
+use burnrate_sink::EmbeddedStore;
+use chrono::NaiveDate;
+
+/// The embedded store as an API [`Store`]. Shares the store by `Arc`, so a process that
+/// also writes (the pipeline) can serve from the same open database.
+#[derive(Debug, Clone)]
+pub struct EmbeddedReader(pub Arc<EmbeddedStore>);
+
+impl EmbeddedReader {
+    /// Opens the store of an existing data directory read-only, beside a writer (`ingest`,
+    /// `run`) in another process. A missing store is an error: serving or summarizing an
+    /// empty directory is a mistake (usually a wrong `--data-dir`), not a request for an
+    /// empty store.
+    pub fn open_existing(data_dir: &Path) -> Result<EmbeddedReader> {
+        let store = EmbeddedStore::open_read_only(data_dir)?;
+        Ok(EmbeddedReader(Arc::new(store)))
+    }
+}
+
+fn failure(e: burnrate_sink::StoreError) -> StoreFailure {
+    StoreFailure(e.to_string())
+}
+
+impl Store for EmbeddedReader {
+    fn daily_cost(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Vec<DailyCostRow>, StoreFailure> {
+        self.0
+            .daily_cost(|k| k.day >= start && k.day <= end)
+            .map_err(failure)
+    }
+
+    fn resource_daily_cost(&self, resource_id: &str) -> Result<Vec<DailyCostRow>, StoreFailure> {
+        self.0
+            .daily_cost(|k| k.resource_id.as_deref() == Some(resource_id))
+            .map_err(failure)
+    }
+
+    fn ping(&self) -> Result<(), StoreFailure> {
+        self.0.ping().map_err(failure)
+    }
+}
