@@ -37,7 +37,11 @@ struct Cli {
 enum Command {
     /// Read billing exports and metrics files into the store, and report what was read.
     Ingest(cmd::ingest::IngestArgs),
-    /// Run the pipeline on a folder of exports, and keep picking up new files dropped in.
+    /// Generate a month of multi-cloud AI billing and metrics, run the pipeline on it and
+    /// serve the API: the whole product in one command.
+    Demo(cmd::demo::DemoArgs),
+    /// Run the pipeline on a folder of exports, keep picking up new files dropped in, and
+    /// serve the API.
     Run(cmd::run::RunArgs),
     /// Serve the HTTP API (cost summary, trends, per-resource costs, health, metrics,
     /// OpenAPI) over the store.
@@ -63,6 +67,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => cmd::serve::run(args, &cli.data_dir),
         Command::Summary(args) => cmd::summary::run(args, &cli.data_dir),
         Command::Run(args) => cmd::run::run(args, &cli.data_dir),
+        Command::Demo(args) => cmd::demo::run(args, &cli.data_dir),
         Command::Generate(args) => cmd::generate::run(args),
     };
     match result {

@@ -121,3 +121,45 @@ fn summary_equals_the_generator_truth() {
     check("11", "4", "1");
     check("29", "3", "3");
 }
+
+/// `burnrate demo` (without serving): generates, runs the pipeline, and the store then
+/// holds exactly the generator's truth.
+#[test]
+fn demo_stores_the_generator_truth() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let data_dir = work.path().join("store");
+    burnrate(&data_dir, &["demo", "--no-serve", "--days", "3"]);
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(data_dir.join("demo-input/truth.json")).expect("truth"),
+    )
+    .expect("json");
+    let summary: Value = serde_json::from_str(&burnrate(
+        &data_dir,
+        &[
+            "summary",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-12-31",
+            "--scope",
+            "all",
+        ],
+    ))
+    .expect("summary json");
+    let want: BTreeMap<(String, String), Decimal> = truth["totals"]
+        .as_array()
+        .expect("totals")
+        .iter()
+        .map(|t| {
+            (
+                (
+                    t["provider"].as_str().expect("p").to_string(),
+                    t["currency"].as_str().expect("c").to_string(),
+                ),
+                dec(t["billed_cost"].as_str().expect("amount")),
+            )
+        })
+        .filter(|(_, v)| !v.is_zero())
+        .collect();
+    assert_eq!(by_provider(&summary), want);
+}

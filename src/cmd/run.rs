@@ -4,19 +4,26 @@
 //! assembly, an Azure export run), so a rewritten month-to-date export replaces what it
 //! gave before and additive files replace only themselves.
 //!
-//! Stopping it at any moment (Ctrl-C, a kill) is safe: deliveries are logged before they
-//! take effect, and the next start replays the log.
+//! It serves the API (`--listen`, default 127.0.0.1:8080) from the same store while it
+//! runs. Stopping it at any moment (Ctrl-C, a kill) is safe: deliveries are logged before
+//! they take effect, and the next start replays the log.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use burnrate::engine::Engine;
+use burnrate::stores::EmbeddedReader;
+use burnrate_api::AppState;
 use burnrate_ingest::{Options, expand_paths};
 use clap::Args;
 
 use super::ingest::{Tally, ingest_files};
+use super::serve::spawn_background;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -33,9 +40,16 @@ pub struct RunArgs {
     /// Billing currency of files with no currency column.
     #[arg(long, value_name = "CODE")]
     currency: Option<String>,
-    /// Read what is there, wait for it to settle, and exit instead of watching.
+    /// Read what is there, wait for it to settle, and exit instead of watching (and
+    /// serving).
     #[arg(long)]
     once: bool,
+    /// Where to serve the API while running.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Do not serve the API.
+    #[arg(long)]
+    no_serve: bool,
 }
 
 /// What a file looked like at a scan.
@@ -52,6 +66,13 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
     }
     let mut engine = Engine::start(data_dir, args.workers)
         .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    if !args.once && !args.no_serve {
+        let state = AppState::new(Arc::new(EmbeddedReader(engine.store())));
+        let bound = spawn_background(args.listen, state)?;
+        eprintln!(
+            "API: http://{bound}/api/v1/ai-costs/summary?scope=all (OpenAPI: /api/v1/openapi.json)"
+        );
+    }
     let opts = Options {
         default_currency: args.currency.map(|c| c.trim().to_ascii_uppercase()),
         ..Options::default()
@@ -62,10 +83,44 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         args.poll_seconds,
         data_dir.display()
     );
-    let mut previous: BTreeMap<PathBuf, Stamp> = BTreeMap::new();
-    let mut delivered: BTreeMap<PathBuf, Stamp> = BTreeMap::new();
+    let mut seen = Seen::default();
+    watch(
+        &mut engine,
+        &args.input,
+        &opts,
+        &mut seen,
+        args.poll_seconds,
+        args.once,
+    )?;
+    engine.close()?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// What the watcher has seen of the input folder, kept across calls of `watch`.
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    /// Every file at the last scan.
+    previous: BTreeMap<PathBuf, Stamp>,
+    /// What each file looked like when it was last delivered.
+    delivered: BTreeMap<PathBuf, Stamp>,
+}
+
+/// Reads what is in `input` once it has settled, then (unless `once`) keeps reading new
+/// and rewritten files.
+pub(crate) fn watch(
+    engine: &mut Engine,
+    input: &Path,
+    opts: &Options,
+    seen: &mut Seen,
+    poll_seconds: u64,
+    once: bool,
+) -> Result<()> {
+    let Seen {
+        previous,
+        delivered,
+    } = seen;
     loop {
-        let expanded = expand_paths(std::slice::from_ref(&args.input))?;
+        let expanded = expand_paths(&[input.to_path_buf()])?;
         let now: BTreeMap<PathBuf, Stamp> = expanded
             .files
             .iter()
@@ -89,17 +144,14 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
                 .cloned()
                 .collect();
             let mut tally = Tally::new(None);
-            let outcome = ingest_files(Some(&mut engine), &files, &opts, &mut tally)?;
-            for r in &outcome.reports {
-                let skipped: u64 = r.skipped.values().sum();
+            let outcome = ingest_files(Some(&mut *engine), &files, opts, &mut tally)?;
+            // One line per round, and a line per file only when something was rejected.
+            let rows: u64 = outcome.reports.iter().map(|r| r.rows_read).sum();
+            eprintln!("read {} file(s), {rows} rows", outcome.reports.len());
+            for r in outcome.reports.iter().filter(|r| r.rejected_count > 0) {
                 eprintln!(
-                    "read {} ({}): {} rows, {} records, {} skipped, {} rejected",
-                    r.file,
-                    r.format,
-                    r.rows_read,
-                    r.cost_records + r.metric_samples,
-                    skipped,
-                    r.rejected_count
+                    "  {} ({}): {} of {} rows rejected",
+                    r.file, r.format, r.rejected_count, r.rows_read
                 );
                 for e in r.rejected.iter().take(5) {
                     eprintln!("    rejected: {e}");
@@ -117,12 +169,10 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
                 }
             }
         }
-        previous = now;
-        if args.once && dirty.is_empty() && !settling {
-            break;
+        *previous = now;
+        if once && dirty.is_empty() && !settling {
+            return Ok(());
         }
-        std::thread::sleep(Duration::from_secs(args.poll_seconds));
+        std::thread::sleep(Duration::from_secs(poll_seconds));
     }
-    engine.close()?;
-    Ok(std::process::ExitCode::SUCCESS)
 }

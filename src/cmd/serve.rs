@@ -39,6 +39,47 @@ pub fn run(args: ServeArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// Serves the API on a background thread (for `run` and `demo`, whose main thread runs
+/// the pipeline). Returns once it accepts connections, with the bound address; the server
+/// lives until the process ends.
+pub fn spawn_background(listen: SocketAddr, state: AppState) -> Result<SocketAddr> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("burnrate-api".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(anyhow::anyhow!("starting the async runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::bind(listen).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ =
+                            ready_tx.send(Err(anyhow::anyhow!("cannot listen on {listen}: {e}")));
+                        return;
+                    }
+                };
+                let bound = listener.local_addr();
+                let _ = ready_tx.send(bound.map_err(anyhow::Error::from));
+                if let Err(e) = axum::serve(listener, router(state)).await {
+                    eprintln!("error: the API stopped: {e}");
+                }
+            });
+        })
+        .context("starting the API thread")?;
+    ready_rx
+        .recv()
+        .context("the API thread ended before listening")?
+}
+
 async fn serve(listen: SocketAddr, state: AppState) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await

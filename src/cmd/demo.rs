@@ -1,0 +1,124 @@
+//! `burnrate demo`: a month of multi-cloud AI billing and metrics, generated, run through
+//! the whole pipeline into the embedded store, and served, in one command. It then keeps
+//! running like `burnrate run` on the generated folder, so files dropped in are picked up.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burnrate::engine::Engine;
+use burnrate::stores::EmbeddedReader;
+use burnrate_api::AppState;
+use burnrate_ingest::Options;
+use burnrate_ingest::generate::{Config, generate};
+use chrono::{Days, NaiveDate};
+use clap::Args;
+
+use super::run::{Seen, watch};
+use super::serve::spawn_background;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to serve the API.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Days of data to generate.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    days: u32,
+    /// First UTC day generated.
+    #[arg(long, default_value = "2024-03-01", value_name = "DATE")]
+    start: NaiveDate,
+    /// Timely worker threads for the pipeline.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    workers: usize,
+    /// Generate, ingest, print the instructions, and exit instead of serving.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
+    anyhow::ensure!(args.days > 0, "--days must be at least 1");
+    let gen_dir = data_dir.join("demo-input");
+    let input = gen_dir.join("data");
+    if gen_dir.join("truth.json").exists() {
+        eprintln!("using the demo data already in {}", gen_dir.display());
+    } else {
+        eprintln!(
+            "generating {} days of multi-cloud AI billing and metrics into {} ...",
+            args.days,
+            gen_dir.display()
+        );
+        let t = Instant::now();
+        let mut cfg = Config::new(&gen_dir, args.days, 1, 42);
+        cfg.start = args.start;
+        let summary = generate(&cfg).context("generating the demo data")?;
+        eprintln!(
+            "  {} billing rows and {} metric rows in {:.1} s",
+            summary.billing_rows,
+            summary.metric_rows,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let mut engine = Engine::start(data_dir, args.workers)
+        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    eprintln!("running the pipeline over {} ...", input.display());
+    let t = Instant::now();
+    let mut seen = Seen::default();
+    watch(&mut engine, &input, &Options::default(), &mut seen, 0, true)?;
+    eprintln!(
+        "  stored in {} ({:.1} s)",
+        data_dir.display(),
+        t.elapsed().as_secs_f64()
+    );
+
+    let (from, to) = (
+        args.start,
+        args.start
+            .checked_add_days(Days::new(u64::from(args.days) - 1))
+            .unwrap_or(args.start),
+    );
+    let base = if args.no_serve {
+        format!("http://{}", args.listen)
+    } else {
+        let state = AppState::new(Arc::new(EmbeddedReader(engine.store())));
+        format!("http://{}", spawn_background(args.listen, state)?)
+    };
+    println!(
+        "\nburnrate demo: {days} days of AWS, Azure, GCP and OCI AI spend, from {from} to {to}.\n\
+         \n\
+         Open or curl:\n  \
+         {base}/api/v1/ai-costs/summary?start_date={from}&end_date={to}\n  \
+         {base}/api/v1/ai-costs/summary?start_date={from}&end_date={to}&scope=all&cost_type=effective\n  \
+         {base}/api/v1/ai-costs/trends?start_date={from}&end_date={to}&granularity=weekly\n  \
+         {base}/api/v1/ai-costs/summary?start_date={from}&end_date={to}&cloud_provider=aws&cloud_provider=gcp\n  \
+         {base}/api/v1/openapi.json\n\
+         \n\
+         Or, in another terminal:\n  \
+         burnrate --data-dir {dir} summary --from {from} --to {to} --scope all --format table\n\
+         \n\
+         The generator's own totals are in {truth}.",
+        days = args.days,
+        dir = data_dir.display(),
+        truth = gen_dir.join("truth.json").display(),
+    );
+    if args.no_serve {
+        engine.close()?;
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    println!(
+        "\nServing; files dropped into {} are picked up. Ctrl-C stops.",
+        input.display()
+    );
+    watch(
+        &mut engine,
+        &input,
+        &Options::default(),
+        &mut seen,
+        2,
+        false,
+    )?;
+    engine.close()?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
