@@ -37,6 +37,8 @@ struct Cli {
 enum Command {
     /// Read billing exports and metrics files into the store, and report what was read.
     Ingest(cmd::ingest::IngestArgs),
+    /// Run the pipeline on a folder of exports, and keep picking up new files dropped in.
+    Run(cmd::run::RunArgs),
     /// Print the cost summary (the same JSON as GET /api/v1/ai-costs/summary).
     Summary(cmd::summary::SummaryArgs),
     /// Write synthetic billing exports (AWS, Azure, GCP, FOCUS) and per-minute metrics in
@@ -56,6 +58,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Ingest(args) => cmd::ingest::run(args, &cli.data_dir),
         Command::Summary(args) => cmd::summary::run(args, &cli.data_dir),
+        Command::Run(args) => cmd::run::run(args, &cli.data_dir),
         Command::Generate(args) => cmd::generate::run(args),
     };
     match result {

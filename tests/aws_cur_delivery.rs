@@ -244,3 +244,33 @@ fn a_manifest_whose_files_are_missing_says_so() {
             .contains("16e57707-f9e3-49be-8be6-b84e684b5194")
     );
 }
+
+/// CUR 2.0 as CSV (synthetic rows in the Data Exports column set): the map columns are
+/// JSON objects in the cells, and the same normalizer reads them as from Parquet.
+#[test]
+fn cur2_csv_with_json_map_columns() {
+    let csv = "\
+bill_payer_account_id,bill_payer_account_name,bill_billing_period_start_date,bill_billing_period_end_date,line_item_usage_account_id,line_item_line_item_type,line_item_usage_start_date,line_item_usage_end_date,line_item_product_code,line_item_usage_type,line_item_resource_id,line_item_usage_amount,line_item_currency_code,line_item_unblended_cost,pricing_unit,product,resource_tags,cost_category
+111122223333,payer,2024-03-01T00:00:00.000Z,2024-04-01T00:00:00.000Z,444455556666,Usage,2024-03-05T10:00:00.000Z,2024-03-05T11:00:00.000Z,AmazonSageMaker,USE1-Host:ml.g5.xlarge,arn:aws:sagemaker:us-east-1:444455556666:endpoint/ep-1,1,USD,1.406,Hrs,\"{\"\"product_name\"\":\"\"Amazon SageMaker\"\",\"\"region_code\"\":\"\"us-east-1\"\"}\",\"{\"\"user:team\"\":\"\"search\"\"}\",\"{\"\"project\"\":\"\"llm\"\"}\"
+111122223333,payer,2024-03-01T00:00:00.000Z,2024-04-01T00:00:00.000Z,444455556666,Tax,2024-03-01T00:00:00.000Z,2024-04-01T00:00:00.000Z,AmazonSageMaker,,,,USD,0.14,,{},{},{}
+";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cur2-00001.csv");
+    std::fs::write(&path, csv).expect("write");
+    let (out, report) = read_clean(&path);
+    assert_eq!(report.format, "AWS CUR 2.0");
+    assert_eq!(out.costs.len(), 2);
+    let ep = &out.costs[0];
+    assert_eq!(ep.billed_cost, dec("1.406"));
+    assert_eq!(ep.service_name, "Amazon SageMaker");
+    assert_eq!(ep.region_id.as_deref(), Some("us-east-1"));
+    assert_eq!(ep.tags.get("user:team").map(String::as_str), Some("search"));
+    assert_eq!(
+        ep.tags.get("costCategory/project").map(String::as_str),
+        Some("llm")
+    );
+    assert_eq!(ep.resource_kind, burnrate_schemas::ResourceKind::Endpoint);
+    assert_eq!(out.costs[1].charge_kind, burnrate_schemas::ChargeKind::Tax);
+    // 1.406 + 0.14, added by hand.
+    assert_eq!(totals(&out.costs).0, dec("1.546"));
+}

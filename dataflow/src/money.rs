@@ -130,6 +130,14 @@ impl Abelian for Amounts {
 }
 
 /// Scaling by an integer multiplicity (a semijoin against a set multiplies by its count).
+impl Multiply<isize> for Amounts {
+    type Output = Amounts;
+    fn multiply(self, rhs: &isize) -> Amounts {
+        self.multiply(&(*rhs as i128))
+    }
+}
+
+/// Scaling by an integer multiplicity (a semijoin against a set multiplies by its count).
 impl Multiply<i128> for Amounts {
     type Output = Amounts;
     fn multiply(self, rhs: &i128) -> Amounts {
@@ -180,6 +188,6 @@ mod tests {
         neg.negate();
         sum.plus_equals(&neg);
         assert!(sum.is_zero());
-        assert_eq!(a.multiply(&2).billed_decimal(), d("3"));
+        assert_eq!(a.multiply(&2i128).billed_decimal(), d("3"));
     }
 }

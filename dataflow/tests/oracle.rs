@@ -54,6 +54,8 @@ struct Delivery {
     month: u32,
     /// For additive sources: which file; the same file again is a re-delivery.
     file: u8,
+    /// For restating sources: 0 one dataset, 1 the actual view, 2 the amortized view.
+    view: u8,
     records: Vec<Rec>,
     /// Complete it one batch later than its records arrive.
     split: bool,
@@ -104,16 +106,17 @@ fn delivery() -> impl Strategy<Value = Delivery> {
         any::<bool>(),
         0u8..2,
         0u32..2,
-        0u8..3,
+        (0u8..3, 0u8..3),
         proptest::collection::vec(rec(), 0..12),
         proptest::bool::weighted(0.25),
     )
         .prop_map(
-            |(restating, account, month, file, records, split)| Delivery {
+            |(restating, account, month, (file, view), records, split)| Delivery {
                 restating,
                 account,
                 month,
                 file,
+                view,
                 records,
                 split,
             },
@@ -134,7 +137,8 @@ fn record(d: &Delivery, seq: u64, r: &Rec, row: u64) -> CostRecord {
     let billed = Decimal::new(r.cents, r.scale);
     let effective = billed + Decimal::new(r.effective_delta, 2);
     let (provider, source) = if d.restating {
-        (Provider::Aws, format!("assembly-{seq}"))
+        let view = ["", "#actual", "#amortized"][usize::from(d.view % 3)];
+        (Provider::Aws, format!("assembly-{seq}{view}"))
     } else {
         (Provider::Gcp, format!("gcp-file-{}", d.file))
     };
@@ -215,13 +219,40 @@ fn recompute(completed: &[(u64, Vec<CostRecord>)]) -> BTreeMap<DailyCostKey, Tot
             *e = (*e).max(*seq);
         }
     }
+    // The views each (provider, account, period) has among current deliveries.
+    let base = |s: &DeliveryScope| {
+        (
+            s.provider,
+            s.billing_account_id.clone(),
+            s.billing_period_start,
+        )
+    };
+    let mut views: HashMap<_, Vec<String>> = HashMap::new();
+    for scope in latest.keys() {
+        views
+            .entry(base(scope))
+            .or_default()
+            .push(scope.view.clone());
+    }
     let mut out: BTreeMap<DailyCostKey, Amounts> = BTreeMap::new();
     for (seq, records) in completed {
         for r in records {
-            if latest.get(&r.delivery_scope()) != Some(seq) {
+            let scope = r.delivery_scope();
+            if latest.get(&scope) != Some(seq) {
                 continue;
             }
-            for (key, amounts) in daily_cost::parts(r).expect("in range") {
+            let present = &views[&base(&scope)];
+            let has = |v: &str| present.iter().any(|p| p == v);
+            for (key, mut amounts) in daily_cost::parts(r).expect("in range") {
+                // Both views of a period: billed from actual, effective from amortized.
+                if scope.view == "actual" && has("amortized") {
+                    amounts.effective = 0;
+                }
+                if scope.view == "amortized" && has("actual") {
+                    amounts.billed = 0;
+                    amounts.quantity = 0;
+                    amounts.rows = 0;
+                }
                 out.entry(key).or_default().plus_equals(&amounts);
             }
         }
@@ -352,6 +383,7 @@ fn a_restatement_replaces_and_does_not_add() {
         account: 0,
         month: 0,
         file: 0,
+        view: 0,
         records: vec![
             Rec {
                 day: 4,

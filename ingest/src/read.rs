@@ -74,6 +74,29 @@ impl FileCtx {
         }
     }
 
+    /// Fails with `MissingColumns` unless the header has every `(key, name)` column; the
+    /// error lists the names as the format writes them.
+    pub fn require_columns(
+        &self,
+        header: &crate::table::Header,
+        format: Format,
+        required: &[(&str, &str)],
+    ) -> Result<(), IngestError> {
+        let missing: Vec<&str> = required
+            .iter()
+            .filter(|(key, _)| !header.has(key))
+            .map(|(_, name)| *name)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(IngestError::MissingColumns {
+            path: self.path.clone(),
+            format: format.to_string(),
+            missing: missing.join(", "),
+        })
+    }
+
     /// A reference to one data row of this file.
     pub fn row_ref(&self, row: u64) -> burnrate_schemas::RowRef {
         burnrate_schemas::RowRef {

@@ -3,7 +3,6 @@
 //! was read, skipped and rejected (with file, row, column and reason). Bad rows never stop
 //! the good ones; a file that cannot be read at all does not stop the other files either.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -13,8 +12,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use burnrate_dataflow::Preparer;
+use burnrate_dataflow::money::{from_units, to_units};
 use burnrate_ingest::{Emit, FileReport, Options, expand_paths, ingest_path};
-use burnrate_schemas::{CostRecord, MetricSample};
+use burnrate_schemas::{CostRecord, MetricSample, Provider};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
@@ -63,8 +63,10 @@ enum ReportFormat {
 
 /// Counts totals per provider and currency, prepares the pipeline's parts, and writes
 /// records when asked to.
-struct Tally {
-    totals: BTreeMap<(String, String), (Decimal, Decimal)>,
+pub(crate) struct Tally {
+    /// Billed and effective per provider and currency, in the pipeline's exact units
+    /// (summing `Decimal`s of 28 places rescales on every addition).
+    totals: Vec<(Provider, String, i128, i128)>,
     metrics: u64,
     writer: Option<Box<dyn Write>>,
     write_error: Option<std::io::Error>,
@@ -73,6 +75,27 @@ struct Tally {
 }
 
 impl Tally {
+    /// Totals by provider and currency, as exact decimals.
+    fn sorted_totals(&self) -> Vec<(&'static str, String, Decimal, Decimal)> {
+        let mut v: Vec<_> = self
+            .totals
+            .iter()
+            .map(|(p, c, b, e)| (p.code(), c.clone(), from_units(*b), from_units(*e)))
+            .collect();
+        v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        v
+    }
+
+    pub(crate) fn new(writer: Option<Box<dyn Write>>) -> Tally {
+        Tally {
+            totals: Vec::new(),
+            metrics: 0,
+            writer,
+            write_error: None,
+            preparer: Preparer::default(),
+        }
+    }
+
     fn write<T: serde::Serialize>(&mut self, value: &T) {
         if self.write_error.is_some() {
             return;
@@ -90,15 +113,26 @@ impl Tally {
 
 impl Emit for Tally {
     fn cost(&mut self, record: CostRecord) {
-        let t = self
+        let (b, e) = (
+            to_units(record.billed_cost),
+            to_units(record.effective_cost),
+        );
+        let i = match self
             .totals
-            .entry((
-                record.provider.code().to_string(),
-                record.billing_currency.clone(),
-            ))
-            .or_default();
-        t.0 += record.billed_cost;
-        t.1 += record.effective_cost;
+            .iter()
+            .position(|t| t.0 == record.provider && t.1 == record.billing_currency)
+        {
+            Some(i) => i,
+            None => {
+                self.totals
+                    .push((record.provider, record.billing_currency.clone(), 0, 0));
+                self.totals.len() - 1
+            }
+        };
+        // Out of range only past 1.7e23; the pipeline rejects such a record too.
+        let t = &mut self.totals[i];
+        t.2 += b.unwrap_or_default();
+        t.3 += e.unwrap_or_default();
         self.preparer.add(&record);
         self.write(&record);
     }
@@ -121,13 +155,7 @@ pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> 
             File::create(p).with_context(|| format!("creating {}", p.display()))?,
         ))),
     };
-    let mut tally = Tally {
-        totals: BTreeMap::new(),
-        metrics: 0,
-        writer,
-        write_error: None,
-        preparer: Preparer::default(),
-    };
+    let mut tally = Tally::new(writer);
     let mut engine = if args.dry_run {
         None
     } else {
@@ -151,39 +179,11 @@ pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> 
         ..Options::default()
     };
 
-    let mut reports: Vec<FileReport> = Vec::new();
-    let mut failures: Vec<String> = Vec::new();
-    let mut stored: Vec<String> = Vec::new();
-    // The files of one folder are one delivery (the parts of a CUR assembly or of an
-    // Azure export run): they are logged and take effect together.
-    for (folder, files) in by_folder(&expanded.files) {
-        let mut read = Vec::new();
-        for file in files {
-            match ingest_path(file, &opts, &mut tally) {
-                Ok(report) => {
-                    read.push(report.file.clone());
-                    reports.push(report);
-                }
-                Err(e) => failures.push(e.to_string()),
-            }
-        }
-        let preparer = std::mem::take(&mut tally.preparer);
-        let (records, prepared) = (preparer.records(), preparer.finish());
-        for (row, reason) in &prepared.rejected {
-            failures.push(format!("{row}: not stored: {reason}"));
-        }
-        if let Some(engine) = engine.as_mut()
-            && !read.is_empty()
-        {
-            let (seq, rows) = engine
-                .deliver(read, records, prepared)
-                .with_context(|| format!("storing the delivery from {}", folder.display()))?;
-            stored.push(format!(
-                "delivery {seq} from {}: {records} records, {rows} rollup rows changed",
-                folder.display()
-            ));
-        }
-    }
+    let Outcome {
+        reports,
+        failures,
+        stored,
+    } = ingest_files(engine.as_mut(), &expanded.files, &opts, &mut tally)?;
     progress.finish();
     if let Some(engine) = engine.take() {
         engine.close()?;
@@ -202,7 +202,7 @@ pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> 
                 "files": reports,
                 "failed_files": failures,
                 "notes": expanded.notes,
-                "totals": tally.totals.iter().map(|((p, c), (b, e))| serde_json::json!({
+                "totals": tally.sorted_totals().iter().map(|(p, c, b, e)| serde_json::json!({
                     "provider": p, "currency": c, "billed_cost": b, "effective_cost": e,
                 })).collect::<Vec<_>>(),
                 "metric_samples": tally.metrics,
@@ -282,13 +282,69 @@ fn print_table(reports: &[FileReport], failures: &[String], tally: &Tally, show:
             "\n{:<8} {:<8} {:>22} {:>22}",
             "provider", "currency", "billed", "effective"
         );
-        for ((p, c), (b, e)) in &tally.totals {
+        for (p, c, b, e) in tally.sorted_totals() {
             let _ = writeln!(out, "{p:<8} {c:<8} {b:>22} {e:>22}");
         }
     }
     if tally.metrics > 0 {
         let _ = writeln!(out, "\nmetric samples: {}", tally.metrics);
     }
+}
+
+/// What one round of reading and storing produced.
+pub(crate) struct Outcome {
+    pub reports: Vec<FileReport>,
+    /// Files that could not be read, and records that could not be stored.
+    pub failures: Vec<String>,
+    /// One line per stored delivery.
+    pub stored: Vec<String>,
+}
+
+/// Reads `files` and, with an engine, stores each folder of them as one delivery (the
+/// parts of a CUR assembly or of an Azure export run are logged and take effect together).
+pub(crate) fn ingest_files(
+    mut engine: Option<&mut Engine>,
+    files: &[PathBuf],
+    opts: &Options,
+    tally: &mut Tally,
+) -> Result<Outcome> {
+    let mut out = Outcome {
+        reports: Vec::new(),
+        failures: Vec::new(),
+        stored: Vec::new(),
+    };
+    for (folder, files) in by_folder(files) {
+        let mut read = Vec::new();
+        for file in files {
+            match ingest_path(file, opts, tally) {
+                Ok(report) => {
+                    read.push(report.file.clone());
+                    out.reports.push(report);
+                }
+                Err(e) => out.failures.push(e.to_string()),
+            }
+        }
+        let preparer = std::mem::take(&mut tally.preparer);
+        let (records, prepared) = (preparer.records(), preparer.finish());
+        for (row, reason) in &prepared.rejected {
+            out.failures.push(format!("{row}: not stored: {reason}"));
+        }
+        // A folder of metrics files only is no billing delivery. (An empty billing
+        // delivery cannot restate a period to zero either: its scope is only known from
+        // its records.)
+        if let Some(engine) = engine.as_deref_mut()
+            && records > 0
+        {
+            let (seq, rows) = engine
+                .deliver(read, records, prepared)
+                .with_context(|| format!("storing the delivery from {}", folder.display()))?;
+            out.stored.push(format!(
+                "delivery {seq} from {}: {records} records, {rows} rollup rows changed",
+                folder.display()
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Files grouped by the folder they are in, in the order first seen.

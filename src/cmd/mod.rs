@@ -2,4 +2,5 @@
 
 pub mod generate;
 pub mod ingest;
+pub mod run;
 pub mod summary;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burnrate_api::{CostQuery, CostType, Scope, Summary, summarize};
 use burnrate_sink::EmbeddedStore;
 use chrono::NaiveDate;
@@ -58,14 +58,7 @@ pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode>
     if args.to < args.from {
         bail!("--to {} is before --from {}", args.to, args.from);
     }
-    if !data_dir.join(burnrate_sink::embedded::FILE_NAME).exists() {
-        bail!(
-            "no store in {} (run `burnrate ingest PATH...` first, or pass --data-dir)",
-            data_dir.display()
-        );
-    }
-    let store =
-        EmbeddedStore::open(data_dir).with_context(|| format!("opening {}", data_dir.display()))?;
+    let store = EmbeddedStore::open_read_only(data_dir)?;
     let (from, to) = (args.from, args.to);
     let rows = store.daily_cost(|k| k.day >= from && k.day <= to)?;
     let query = CostQuery {

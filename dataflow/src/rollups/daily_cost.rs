@@ -18,13 +18,21 @@
 //! GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
 //! ```
 //!
+//! with one rule for providers that deliver a period as two datasets (Azure's actual and
+//! amortized exports, `DeliveryScope::view`): when both views of a (provider, billing
+//! account, billing period) are current, billed cost (and quantity and row counts) come
+//! from the actual view only and effective cost from the amortized view only, so a
+//! reservation purchase counts once in each view. With one view alone, its record's own
+//! billed and effective costs stand.
+//!
 //! Amounts ride in the difference (`Amounts`), so the group sums are differential's own
 //! consolidation; `count` turns each group's accumulated amounts into a row, and a change
 //! of a group's amounts arrives as a retraction of the old row and an insertion of the new.
 
-use burnrate_schemas::{CostRecord, DailyCostKey, DeliveryScope};
-use chrono::NaiveDate;
-use differential_dataflow::VecCollection;
+use burnrate_schemas::{CostRecord, DailyCostKey, DeliveryScope, Provider};
+use chrono::{DateTime, NaiveDate, Utc};
+use differential_dataflow::{AsCollection, VecCollection};
+use timely::dataflow::operators::vec::Map;
 
 use crate::money::Amounts;
 
@@ -69,5 +77,74 @@ pub fn rollup<'scope>(
     parts: VecCollection<'scope, u64, ((DeliveryScope, u64), DailyCostKey), Amounts>,
     current: VecCollection<'scope, u64, (DeliveryScope, u64), i128>,
 ) -> VecCollection<'scope, u64, (DailyCostKey, Amounts), isize> {
-    parts.semijoin(current).map(|(_delivery, key)| key).count()
+    let live = parts
+        .semijoin(current.clone())
+        .map(|((scope, _), key)| (base(&scope), (scope.view, key)));
+    // Which views each (provider, account, period) currently has.
+    let views = current
+        .map(|(scope, _)| (base(&scope), scope.view))
+        .distinct();
+    let with_view = |name: &'static str| {
+        views
+            .clone()
+            .filter(move |(_, v)| v == name)
+            .map(|(b, _)| b)
+    };
+    let (has_actual, has_amortized) = (with_view(ACTUAL), with_view(AMORTIZED));
+
+    let single = live
+        .clone()
+        .filter(|(_, (v, _))| v != ACTUAL && v != AMORTIZED);
+    let actual = live.clone().filter(|(_, (v, _))| v == ACTUAL);
+    let amortized = live.filter(|(_, (v, _))| v == AMORTIZED);
+    // Beside an amortized view, the actual view gives only billed cost and quantities...
+    let actual = actual
+        .clone()
+        .antijoin(has_amortized.clone())
+        .concat(keep_only(actual.semijoin(has_amortized), |a| {
+            a.effective = 0
+        }));
+    // ...and the amortized view only effective cost.
+    let amortized = amortized
+        .clone()
+        .antijoin(has_actual.clone())
+        .concat(keep_only(amortized.semijoin(has_actual), |a| {
+            a.billed = 0;
+            a.quantity = 0;
+            a.rows = 0;
+        }));
+    single
+        .concat(actual)
+        .concat(amortized)
+        .map(|(_base, (_view, key))| key)
+        .count()
+}
+
+const ACTUAL: &str = "actual";
+const AMORTIZED: &str = "amortized";
+
+/// A delivery scope without its view: what the two views of one period share.
+type Base = (Provider, String, DateTime<Utc>);
+
+fn base(scope: &DeliveryScope) -> Base {
+    (
+        scope.provider,
+        scope.billing_account_id.clone(),
+        scope.billing_period_start,
+    )
+}
+
+/// Clears parts of each amount. Linear (a retraction is cleared the same way), so it is a
+/// valid map on differences.
+fn keep_only<'scope, D: Clone + 'static>(
+    collection: VecCollection<'scope, u64, D, Amounts>,
+    clear: impl Fn(&mut Amounts) + 'static,
+) -> VecCollection<'scope, u64, D, Amounts> {
+    collection
+        .inner
+        .map(move |(d, t, mut a)| {
+            clear(&mut a);
+            (d, t, a)
+        })
+        .as_collection()
 }

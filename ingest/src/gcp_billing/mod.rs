@@ -120,23 +120,16 @@ pub fn sniff_json(value: &serde_json::Value) -> Option<Format> {
 }
 
 pub fn normalizer(header: &Header, ctx: &FileCtx) -> Result<Box<dyn Normalizer>, IngestError> {
-    let missing: Vec<&str> = [
-        ("billingaccountid", "billing_account_id"),
-        ("cost", "cost"),
-        ("currency", "currency"),
-        ("usagestarttime", "usage_start_time"),
-    ]
-    .iter()
-    .filter(|(k, _)| !header.has(k))
-    .map(|(_, n)| *n)
-    .collect();
-    if !missing.is_empty() {
-        return Err(IngestError::MissingColumns {
-            path: ctx.path.clone(),
-            format: Format::GcpBillingCsv.to_string(),
-            missing: missing.join(", "),
-        });
-    }
+    ctx.require_columns(
+        header,
+        Format::GcpBillingCsv,
+        &[
+            ("billingaccountid", "billing_account_id"),
+            ("cost", "cost"),
+            ("currency", "currency"),
+            ("usagestarttime", "usage_start_time"),
+        ],
+    )?;
     Ok(Box::new(CsvNormalizer {
         cols: GcpCsvColumns::resolve(header),
         ctx: ctx.clone(),

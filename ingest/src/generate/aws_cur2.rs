@@ -204,21 +204,23 @@ impl Builders {
     }
 
     fn finish(&mut self) -> Result<RecordBatch, String> {
-        let mut cols: Vec<(&str, ArrayRef)> = Vec::new();
+        // Every column is declared nullable: nullability inferred from one batch's nulls
+        // would make the file's schema depend on which rows happen to come first.
+        let mut cols: Vec<(&str, ArrayRef, bool)> = Vec::new();
         for (n, b) in STRING_COLUMNS.iter().zip(self.strings.iter_mut()) {
-            cols.push((n, Arc::new(b.finish())));
+            cols.push((n, Arc::new(b.finish()), true));
         }
         for (n, b) in TIME_COLUMNS.iter().zip(self.times.iter_mut()) {
-            cols.push((n, Arc::new(b.finish())));
+            cols.push((n, Arc::new(b.finish()), true));
         }
         for (n, b) in DOUBLE_COLUMNS.iter().zip(self.doubles.iter_mut()) {
-            cols.push((n, Arc::new(b.finish())));
+            cols.push((n, Arc::new(b.finish()), true));
         }
         for (n, b) in MAP_COLUMNS.iter().zip(self.maps.iter_mut()) {
-            cols.push((n, Arc::new(b.finish())));
+            cols.push((n, Arc::new(b.finish()), true));
         }
         self.rows = 0;
-        RecordBatch::try_from_iter(cols).map_err(|e| e.to_string())
+        RecordBatch::try_from_iter_with_nullable(cols).map_err(|e| e.to_string())
     }
 }
 
@@ -330,4 +332,22 @@ pub fn write(run: &mut Run<'_>) -> Result<(), GenerateError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch with no nulls must still declare every column nullable, or a later batch
+    /// with an empty cell no longer fits the file's schema (found at benchmark scale).
+    #[test]
+    fn every_column_is_nullable_whatever_the_batch_holds() {
+        let batch = Builders::new().finish().expect("batch");
+        let schema = batch.schema();
+        assert_eq!(
+            schema.fields().len(),
+            STRING_COLUMNS.len() + TIME_COLUMNS.len() + DOUBLE_COLUMNS.len() + MAP_COLUMNS.len()
+        );
+        assert!(schema.fields().iter().all(|f| f.is_nullable()));
+    }
 }

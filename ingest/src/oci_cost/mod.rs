@@ -54,22 +54,15 @@ pub fn sniff(header: &Header) -> Option<Format> {
 }
 
 pub fn normalizer(header: &Header, ctx: &FileCtx) -> Result<Box<dyn Normalizer>, IngestError> {
-    let missing: Vec<&str> = [
-        ("costmycost", "cost/myCost"),
-        ("costcurrencycode", "cost/currencyCode"),
-        ("lineitemintervalusagestart", "lineItem/intervalUsageStart"),
-    ]
-    .iter()
-    .filter(|(k, _)| !header.has(k))
-    .map(|(_, n)| *n)
-    .collect();
-    if !missing.is_empty() {
-        return Err(IngestError::MissingColumns {
-            path: ctx.path.clone(),
-            format: Format::OciCost.to_string(),
-            missing: missing.join(", "),
-        });
-    }
+    ctx.require_columns(
+        header,
+        Format::OciCost,
+        &[
+            ("costmycost", "cost/myCost"),
+            ("costcurrencycode", "cost/currencyCode"),
+            ("lineitemintervalusagestart", "lineItem/intervalUsageStart"),
+        ],
+    )?;
     Ok(Box::new(OciNormalizer {
         cols: OciColumns::resolve(header),
         tags: normalize::tag_columns(header.names()),

@@ -24,7 +24,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burnrate_schemas::{DailyCostKey, DailyCostRow, Totals};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+    Builder, ConcurrencyMode, Database, DatabaseError, ReadOnlyDatabase, ReadTransaction,
+    ReadableDatabase, ReadableTable, TableDefinition,
+};
 use serde::{Deserialize, Serialize};
 
 const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
@@ -51,6 +54,15 @@ pub enum StoreError {
         #[source]
         source: Box<redb::DatabaseError>,
     },
+    #[error(
+        "the store at {path} is being written by another burnrate process; only one `ingest` or `run` \
+         may write at a time (`summary` and `serve` read alongside it)"
+    )]
+    Busy { path: PathBuf },
+    #[error("no store at {path}: run `burnrate ingest PATH...` first, or pass --data-dir")]
+    Missing { path: PathBuf },
+    #[error("the store was opened read-only")]
+    ReadOnly,
     #[error("store: {0}")]
     Db(#[from] Box<redb::Error>),
     #[error("store: a stored value does not decode: {0}")]
@@ -73,11 +85,48 @@ pub struct DeliveryInfo {
     pub logged_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The embedded store. Cheap to share by reference; redb serializes writers.
+/// The embedded store. Share it by reference (or `Arc`): redb serializes writers and
+/// readers never block.
+///
+/// One process writes (the pipeline of `ingest` or `run`); any number of other processes
+/// may open the same store read-only (`summary`, `serve`) and see each commit as it lands
+/// (redb's single-writer multi-process mode).
 #[derive(Debug)]
 pub struct EmbeddedStore {
-    db: Database,
+    db: Handle,
     path: PathBuf,
+}
+
+enum Handle {
+    Write(Database),
+    Read(ReadOnlyDatabase),
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Handle::Write(_) => "writer",
+            Handle::Read(_) => "read-only",
+        })
+    }
+}
+
+fn builder() -> Builder {
+    let mut b = Builder::new();
+    b.set_concurrency_mode(ConcurrencyMode::SingleWriter);
+    b
+}
+
+fn open_error(path: &Path, e: DatabaseError) -> StoreError {
+    match e {
+        DatabaseError::DatabaseAlreadyOpen => StoreError::Busy {
+            path: path.to_path_buf(),
+        },
+        other => StoreError::Open {
+            path: path.to_path_buf(),
+            source: Box::new(other),
+        },
+    }
 }
 
 impl EmbeddedStore {
@@ -88,10 +137,7 @@ impl EmbeddedStore {
             source,
         })?;
         let path = dir.join(FILE_NAME);
-        let db = Database::create(&path).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source: Box::new(source),
-        })?;
+        let db = builder().create(&path).map_err(|e| open_error(&path, e))?;
         let txn = db.begin_write().map_err(db_err)?;
         {
             txn.open_table(META).map_err(store_err)?;
@@ -100,7 +146,42 @@ impl EmbeddedStore {
             txn.open_table(DAILY_COST).map_err(store_err)?;
         }
         txn.commit().map_err(store_err)?;
-        Ok(EmbeddedStore { db, path })
+        Ok(EmbeddedStore {
+            db: Handle::Write(db),
+            path,
+        })
+    }
+
+    /// Opens an existing store in `dir` for reading, beside a writer in another process.
+    pub fn open_read_only(dir: &Path) -> Result<EmbeddedStore, StoreError> {
+        let path = dir.join(FILE_NAME);
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: dir.to_path_buf(),
+            });
+        }
+        let db = builder()
+            .open_read_only(&path)
+            .map_err(|e| open_error(&path, e))?;
+        Ok(EmbeddedStore {
+            db: Handle::Read(db),
+            path,
+        })
+    }
+
+    fn writer(&self) -> Result<&Database, StoreError> {
+        match &self.db {
+            Handle::Write(db) => Ok(db),
+            Handle::Read(_) => Err(StoreError::ReadOnly),
+        }
+    }
+
+    fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+        match &self.db {
+            Handle::Write(db) => db.begin_read(),
+            Handle::Read(db) => db.begin_read(),
+        }
+        .map_err(db_err)
     }
 
     pub fn path(&self) -> &Path {
@@ -109,7 +190,7 @@ impl EmbeddedStore {
 
     /// Reserves the next delivery number (durably, so numbers are never reused).
     pub fn next_delivery(&self) -> Result<u64, StoreError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
+        let txn = self.writer()?.begin_write().map_err(db_err)?;
         let seq = {
             let mut meta = txn.open_table(META).map_err(store_err)?;
             let next = meta
@@ -128,7 +209,7 @@ impl EmbeddedStore {
     /// Logging the same `seq` again overwrites it with the same content.
     pub fn log_delivery(&self, info: &DeliveryInfo, parts: &[u8]) -> Result<(), StoreError> {
         let text = serde_json::to_string(info)?;
-        let txn = self.db.begin_write().map_err(db_err)?;
+        let txn = self.writer()?.begin_write().map_err(db_err)?;
         {
             txn.open_table(PARTS)
                 .map_err(store_err)?
@@ -145,7 +226,7 @@ impl EmbeddedStore {
 
     /// Every logged delivery, in arrival order, with its parts blob.
     pub fn logged_deliveries(&self) -> Result<Vec<(DeliveryInfo, Vec<u8>)>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
+        let txn = self.begin_read()?;
         let deliveries = txn.open_table(DELIVERIES).map_err(store_err)?;
         let parts = txn.open_table(PARTS).map_err(store_err)?;
         let mut out = Vec::new();
@@ -167,7 +248,7 @@ impl EmbeddedStore {
         &self,
         changes: &[(DailyCostKey, Totals, isize)],
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
+        let txn = self.writer()?.begin_write().map_err(db_err)?;
         {
             let mut table = txn.open_table(DAILY_COST).map_err(store_err)?;
             // Deletions first, then insertions: a row that changed is a retraction of its
@@ -199,7 +280,7 @@ impl EmbeddedStore {
         &self,
         rows: &BTreeMap<DailyCostKey, Totals>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
+        let txn = self.writer()?.begin_write().map_err(db_err)?;
         {
             let mut table = txn.open_table(DAILY_COST).map_err(store_err)?;
             table.retain(|_, _| false).map_err(store_err)?;
@@ -218,7 +299,7 @@ impl EmbeddedStore {
         &self,
         mut keep: impl FnMut(&DailyCostKey) -> bool,
     ) -> Result<Vec<DailyCostRow>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(DAILY_COST).map_err(store_err)?;
         let mut out = Vec::new();
         for entry in table.iter().map_err(store_err)? {

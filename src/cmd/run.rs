@@ -1,0 +1,128 @@
+//! `burnrate run --input DIR`: the main job on the user's own exports. Reads what is in
+//! DIR, then keeps watching it: a new or rewritten file is read once it has stopped
+//! changing, and its whole folder is delivered again (a folder is one delivery: a CUR
+//! assembly, an Azure export run), so a rewritten month-to-date export replaces what it
+//! gave before and additive files replace only themselves.
+//!
+//! Stopping it at any moment (Ctrl-C, a kill) is safe: deliveries are logged before they
+//! take effect, and the next start replays the log.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use burnrate::engine::Engine;
+use burnrate_ingest::{Options, expand_paths};
+use clap::Args;
+
+use super::ingest::{Tally, ingest_files};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The folder your exports land in (read recursively; hidden files skipped).
+    #[arg(long, value_name = "DIR")]
+    input: PathBuf,
+    /// Seconds between scans of the input folder. A file is read once it is unchanged
+    /// across two scans, so files still being written are not read half-way.
+    #[arg(long, default_value_t = 2, value_name = "S")]
+    poll_seconds: u64,
+    /// Timely worker threads for the pipeline.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    workers: usize,
+    /// Billing currency of files with no currency column.
+    #[arg(long, value_name = "CODE")]
+    currency: Option<String>,
+    /// Read what is there, wait for it to settle, and exit instead of watching.
+    #[arg(long)]
+    once: bool,
+}
+
+/// What a file looked like at a scan.
+type Stamp = (u64, Option<SystemTime>);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()))
+}
+
+pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
+    if !args.input.is_dir() {
+        anyhow::bail!("--input {} is not a folder", args.input.display());
+    }
+    let mut engine = Engine::start(data_dir, args.workers)
+        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    let opts = Options {
+        default_currency: args.currency.map(|c| c.trim().to_ascii_uppercase()),
+        ..Options::default()
+    };
+    eprintln!(
+        "watching {} (every {} s); store in {}",
+        args.input.display(),
+        args.poll_seconds,
+        data_dir.display()
+    );
+    let mut previous: BTreeMap<PathBuf, Stamp> = BTreeMap::new();
+    let mut delivered: BTreeMap<PathBuf, Stamp> = BTreeMap::new();
+    loop {
+        let expanded = expand_paths(std::slice::from_ref(&args.input))?;
+        let now: BTreeMap<PathBuf, Stamp> = expanded
+            .files
+            .iter()
+            .filter_map(|f| stamp(f).map(|s| (f.clone(), s)))
+            .collect();
+        // Folders with a file that is new or changed since it was delivered, and has
+        // stopped changing.
+        let dirty: BTreeSet<PathBuf> = now
+            .iter()
+            .filter(|(f, s)| previous.get(*f) == Some(*s) && delivered.get(*f) != Some(*s))
+            .filter_map(|(f, _)| f.parent().map(Path::to_path_buf))
+            .collect();
+        let settling = now.iter().any(|(f, s)| previous.get(f) != Some(s));
+        if !dirty.is_empty() {
+            for note in &expanded.notes {
+                eprintln!("note: {note}");
+            }
+            let files: Vec<PathBuf> = now
+                .keys()
+                .filter(|f| f.parent().is_some_and(|p| dirty.contains(p)))
+                .cloned()
+                .collect();
+            let mut tally = Tally::new(None);
+            let outcome = ingest_files(Some(&mut engine), &files, &opts, &mut tally)?;
+            for r in &outcome.reports {
+                let skipped: u64 = r.skipped.values().sum();
+                eprintln!(
+                    "read {} ({}): {} rows, {} records, {} skipped, {} rejected",
+                    r.file,
+                    r.format,
+                    r.rows_read,
+                    r.cost_records + r.metric_samples,
+                    skipped,
+                    r.rejected_count
+                );
+                for e in r.rejected.iter().take(5) {
+                    eprintln!("    rejected: {e}");
+                }
+            }
+            for f in &outcome.failures {
+                eprintln!("FAILED {f}");
+            }
+            for line in &outcome.stored {
+                eprintln!("stored {line}");
+            }
+            for f in &files {
+                if let Some(s) = now.get(f) {
+                    delivered.insert(f.clone(), *s);
+                }
+            }
+        }
+        previous = now;
+        if args.once && dirty.is_empty() && !settling {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(args.poll_seconds));
+    }
+    engine.close()?;
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -1,0 +1,142 @@
+//! `burnrate run --input DIR`: the main job on a folder, picking up new and rewritten files,
+//! with `summary` reading the store alongside it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{case_dir, dec};
+use rust_decimal::Decimal;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_burnrate"))
+}
+
+/// The all-spend billed total for March 2024, or `None` while there is no store yet.
+fn march_total(data_dir: &Path) -> Option<Decimal> {
+    let out = bin()
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args([
+            "summary",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-31",
+            "--scope",
+            "all",
+        ])
+        .output()
+        .expect("run summary");
+    if !out.status.success() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v["total_cost"].as_str().map(dec)
+}
+
+/// Polls until the March total is `want`, for up to 30 s.
+fn wait_for_total(data_dir: &Path, want: Decimal) {
+    let start = Instant::now();
+    loop {
+        let got = march_total(data_dir);
+        if got == Some(want) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "total stayed {got:?}, want {want}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn once_reads_the_folder_and_exits() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    std::fs::create_dir_all(input.join("cur")).expect("mkdir");
+    std::fs::create_dir_all(input.join("gcp")).expect("mkdir");
+    std::fs::copy(
+        case_dir("B12").join("input/b12-cur-00001.csv"),
+        input.join("cur/b12.csv"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        case_dir("B09").join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl"),
+        input.join("gcp/export.jsonl"),
+    )
+    .expect("copy");
+    let store = work.path().join("store");
+    let status = bin()
+        .arg("--data-dir")
+        .arg(&store)
+        .args(["run", "--once", "--poll-seconds", "0", "--input"])
+        .arg(&input)
+        .stderr(Stdio::null())
+        .status()
+        .expect("run");
+    assert!(status.success());
+    // B12 nets to 0.50 (its expected.json) and B09 to 15.50.
+    assert_eq!(march_total(&store), Some(dec("16.00")));
+}
+
+#[test]
+fn watching_picks_up_new_and_rewritten_files_and_keeps_one_writer() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    std::fs::create_dir_all(input.join("cur")).expect("mkdir");
+    let store = work.path().join("store");
+    let cur =
+        std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    std::fs::write(input.join("cur/b12.csv"), &cur).expect("write");
+    let _job = Killed(
+        bin()
+            .arg("--data-dir")
+            .arg(&store)
+            .args(["run", "--poll-seconds", "1", "--input"])
+            .arg(&input)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn run"),
+    );
+    wait_for_total(&store, dec("0.50"));
+
+    // A second writer is refused with a clear message, and reading goes on.
+    let other = bin()
+        .arg("--data-dir")
+        .arg(&store)
+        .arg("ingest")
+        .arg(input.join("cur"))
+        .output()
+        .expect("ingest");
+    assert!(!other.status.success());
+    assert!(String::from_utf8_lossy(&other.stderr).contains("another burnrate process"));
+
+    // A new folder (an additive GCP file) adds to the total.
+    std::fs::create_dir_all(input.join("gcp")).expect("mkdir");
+    std::fs::copy(
+        case_dir("B09").join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl"),
+        input.join("gcp/export.jsonl"),
+    )
+    .expect("copy");
+    wait_for_total(&store, dec("16.00"));
+
+    // The CUR file is rewritten in place (a restated period): the EC2 usage line goes from
+    // 2.40 to 3.40. The delivery replaces the old one: 0.50 + 1.00, not added again.
+    let restated = cur.replacen(",2.40,$0.10", ",3.40,$0.10", 1);
+    assert_ne!(restated, cur);
+    std::fs::write(input.join("cur/b12.csv"), restated).expect("rewrite");
+    wait_for_total(&store, dec("17.00"));
+}
