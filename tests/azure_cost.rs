@@ -238,9 +238,8 @@ fn real_exports_match_plain_sums_per_currency_and_day() {
             View::Amortized => "#amortized",
         };
         // The delivery is the export run: the folder the file is in, with the view.
-        let folder = data(spec.rel)
-            .parent()
-            .expect("folder")
+        let folder = std::fs::canonicalize(data(spec.rel).parent().expect("folder"))
+            .expect("canonical folder")
             .display()
             .to_string();
         let source = format!("{folder}{suffix}");

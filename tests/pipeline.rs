@@ -579,6 +579,18 @@ fn an_additive_file_read_twice_counts_once_and_another_file_adds() {
         net,
         "the same file again replaces itself"
     );
+    // The same file by another spelling of its path is still the same file.
+    let roundabout = b09
+        .parent()
+        .expect("folder")
+        .join("../input/.")
+        .join(b09.file_name().expect("name"));
+    ingest(dir.path(), &[&roundabout]);
+    assert_eq!(
+        total(dir.path())["USD"],
+        net,
+        "another path to the same file replaces it too"
+    );
     // A different file (another day's export, here a copy) is its own delivery and adds.
     let other = tempfile::tempdir().expect("tempdir");
     let copy = other

@@ -46,17 +46,32 @@ pub struct FileCtx {
     pub container: Container,
     /// See `Options::default_currency`.
     pub default_currency: Option<String>,
+    /// Whether `source` came from the caller (a manifest's assembly) rather than the path.
+    pub source_given: bool,
+}
+
+/// The absolute path with links resolved; the path as given if that fails (a file that
+/// vanished between listing and reading fails to open anyway).
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 impl FileCtx {
+    /// The file's delivery identity is its canonical path (or the caller's identity), so
+    /// `input/x.csv` and `/abs/input/x.csv` are one delivery and a re-read replaces itself.
     pub fn new(path: &Path, container: Container, opts: &Options) -> FileCtx {
         let file = path.display().to_string();
+        let source = match &opts.source {
+            Some(s) => s.clone(),
+            None => canonical(path).display().to_string(),
+        };
         FileCtx {
             path: path.to_path_buf(),
-            source: opts.source.clone().unwrap_or_else(|| file.clone()),
+            source,
             file,
             container,
             default_currency: opts.default_currency.clone(),
+            source_given: opts.source.is_some(),
         }
     }
 
@@ -65,10 +80,11 @@ impl FileCtx {
     /// assembly), else the folder the file is in. Several part files of one delivery then
     /// share it, and a delivery in a newer folder replaces the older one.
     pub fn delivery_folder(&self) -> String {
-        if self.source != self.file {
+        if self.source_given {
             return self.source.clone();
         }
-        match self.path.parent() {
+        let path = canonical(&self.path);
+        match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.display().to_string(),
             _ => ".".to_string(),
         }
