@@ -1,17 +1,16 @@
 //! The embedded pipeline: the dataflow job on its own thread, fed through an in-process
 //! channel, with its changes written to the embedded store.
 //!
-//! The order of a delivery is what makes it safe to kill at any point:
-//! 1. its parts and description are logged in one transaction (from then on it is
-//!    acknowledged: it survives a crash);
-//! 2. the job takes it and reports the epoch's rollup changes;
-//! 3. the changes are applied to the rollup table in one transaction.
+//! A delivery is safe to kill at any point: the job computes the rollup changes it causes,
+//! then its parts (the log) and those changes are committed in one durable transaction.
+//! Only then is it acknowledged. A crash before the commit leaves no trace of it; after,
+//! it is wholly there.
 //!
 //! On start the log is replayed into a fresh job and the rollup table is replaced by the
-//! replayed state, which repairs a crash between steps 1 and 3. A replay after a clean
-//! stop changes nothing.
+//! replayed state, so it always agrees with the log. A replay after a clean stop changes
+//! nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -19,8 +18,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use burnrate_dataflow::{Config, Feed, FeedEvent, Input, Output, Part, Prepared, run};
-use burnrate_schemas::{DailyCostKey, Totals};
+use burnrate_dataflow::{Amounts, Config, Feed, FeedEvent, Input, Output, Part, Prepared, run};
+use burnrate_schemas::{DailyCostKey, DeliveryScope, Totals};
 use burnrate_sink::{DeliveryInfo, EmbeddedStore};
 
 /// The in-process transport.
@@ -46,6 +45,10 @@ pub struct Engine {
     out: Receiver<Output>,
     job: Option<JoinHandle<Result<(), String>>>,
     epoch: u64,
+    /// The number the next delivery gets.
+    next_seq: u64,
+    /// The parts of the current delivery of each scope, as the job holds them.
+    current: HashMap<DeliveryScope, (u64, HashMap<DailyCostKey, Amounts>)>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -73,6 +76,8 @@ impl Engine {
             out: out_rx,
             job: Some(job),
             epoch: 0,
+            next_seq: 1,
+            current: HashMap::new(),
         };
         engine.replay()?;
         Ok(engine)
@@ -88,6 +93,19 @@ impl Engine {
         for (info, blob) in self.store.logged_deliveries()? {
             let parts: Vec<Part> = serde_json::from_slice(&blob)
                 .with_context(|| format!("decoding logged delivery {}", info.seq))?;
+            // Later deliveries of a scope replace earlier ones, as in the job.
+            let mut by_scope: HashMap<DeliveryScope, HashMap<DailyCostKey, Amounts>> =
+                HashMap::new();
+            for (scope, key, amounts) in &parts {
+                by_scope
+                    .entry(scope.clone())
+                    .or_default()
+                    .insert(key.clone(), *amounts);
+            }
+            for (scope, held) in by_scope {
+                self.current.insert(scope, (info.seq, held));
+            }
+            self.next_seq = self.next_seq.max(info.seq + 1);
             batch.push(Input::Parts {
                 delivery: info.seq,
                 parts,
@@ -104,6 +122,7 @@ impl Engine {
             }
         }
         self.store.replace_daily_cost(&state)?;
+        self.next_seq = self.next_seq.max(self.store.next_delivery()?);
         Ok(())
     }
 
@@ -146,31 +165,74 @@ impl Engine {
         Ok(changes)
     }
 
-    /// Logs a delivery durably, runs it through the job and stores the rollup changes.
-    /// Returns the delivery number and the number of rollup rows that changed.
+    /// Runs a delivery through the job, then commits it (its parts in the log and the
+    /// rollup changes it caused) in one durable transaction. Returns the delivery number
+    /// and the number of rollup rows that changed.
+    ///
+    /// A scope the job already holds a delivery for gets only the difference between the
+    /// old parts and the new ones, under the old delivery's number, so restating a month
+    /// with 1% of its lines changed moves 1% of the job's state. The log keeps the new
+    /// delivery whole, and a replay (which keeps the latest delivery per scope) rebuilds
+    /// the same state.
     pub fn deliver(
         &mut self,
         files: Vec<String>,
         records: u64,
         prepared: Prepared,
     ) -> Result<(u64, usize)> {
-        let seq = self.store.next_delivery()?;
+        let seq = self.next_seq;
         let blob = serde_json::to_vec(&prepared.parts).context("encoding the delivery")?;
+        let mut by_scope: HashMap<DeliveryScope, HashMap<DailyCostKey, Amounts>> = HashMap::new();
+        for (scope, key, amounts) in prepared.parts {
+            by_scope.entry(scope).or_default().insert(key, amounts);
+        }
+        let mut batch = Vec::new();
+        let mut fresh = Vec::new();
+        for (scope, parts) in by_scope {
+            match self.current.get_mut(&scope) {
+                Some((held_seq, held)) => {
+                    let diff = difference(&scope, held, &parts);
+                    if !diff.is_empty() {
+                        batch.push(Input::Parts {
+                            delivery: *held_seq,
+                            parts: diff,
+                        });
+                    }
+                    *held = parts;
+                }
+                None => {
+                    let list: Vec<Part> = parts
+                        .iter()
+                        .map(|(k, a)| (scope.clone(), k.clone(), *a))
+                        .collect();
+                    batch.push(Input::Parts {
+                        delivery: seq,
+                        parts: list,
+                    });
+                    fresh.push((scope, parts));
+                }
+            }
+        }
+        if !fresh.is_empty() {
+            batch.push(Input::Complete { delivery: seq });
+        }
+        for (scope, parts) in fresh {
+            self.current.insert(scope, (seq, parts));
+        }
+        let changes = self.epoch(batch)?;
         let info = DeliveryInfo {
             seq,
             files,
             records,
             logged_at: chrono::Utc::now(),
         };
-        self.store.log_delivery(&info, &blob)?;
-        let changes = self.epoch(vec![
-            Input::Parts {
-                delivery: seq,
-                parts: prepared.parts,
-            },
-            Input::Complete { delivery: seq },
-        ])?;
-        self.store.apply_daily_cost(&changes)?;
+        if let Err(e) = self.store.commit_delivery(&info, &blob, &changes) {
+            // The job now holds a delivery the store does not: stop it, so nothing more is
+            // acknowledged from a state that a restart would not rebuild.
+            let _ = self.shutdown();
+            return Err(e).context("committing the delivery; the pipeline stopped");
+        }
+        self.next_seq = seq + 1;
         let changed_rows = changes.iter().filter(|c| c.2 > 0).count();
         Ok((seq, changed_rows))
     }
@@ -189,6 +251,27 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The parts that turn `old` into `new` for one scope: new amounts minus old, per key.
+fn difference(
+    scope: &DeliveryScope,
+    old: &HashMap<DailyCostKey, Amounts>,
+    new: &HashMap<DailyCostKey, Amounts>,
+) -> Vec<Part> {
+    let mut out = Vec::new();
+    for (key, n) in new {
+        let d = n.minus(old.get(key).copied().unwrap_or_default());
+        if !d.is_nothing() {
+            out.push((scope.clone(), key.clone(), d));
+        }
+    }
+    for (key, o) in old {
+        if !new.contains_key(key) {
+            out.push((scope.clone(), key.clone(), Amounts::default().minus(*o)));
+        }
+    }
+    out
 }
 
 impl Drop for Engine {

@@ -76,6 +76,21 @@ impl Amounts {
         Amounts::of(r.billed_cost, r.effective_cost, r.consumed_quantity)
     }
 
+    /// `self - other`, component by component.
+    pub fn minus(self, other: Amounts) -> Amounts {
+        Amounts {
+            billed: self.billed - other.billed,
+            effective: self.effective - other.effective,
+            quantity: self.quantity - other.quantity,
+            rows: self.rows - other.rows,
+        }
+    }
+
+    /// Whether every component is zero (the amounts change nothing).
+    pub fn is_nothing(&self) -> bool {
+        IsZero::is_zero(self)
+    }
+
     /// The amounts as exact decimals, for stores and readers.
     pub fn totals(&self) -> Totals {
         Totals {

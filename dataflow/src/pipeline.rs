@@ -109,7 +109,8 @@ pub enum Input {
 /// The input side. Embedded mode feeds from an in-process channel; a Kafka consumer is
 /// another implementation. The job never knows which.
 pub trait Feed: Send {
-    /// The next batch, `Idle` when nothing is waiting yet, `Closed` at the end.
+    /// The next batch, `Idle` when nothing came within a short wait (the job then steps
+    /// and asks again), `Closed` at the end.
     fn next(&mut self) -> FeedEvent;
 }
 
@@ -235,7 +236,9 @@ fn drive<F: Feed>(
         let batch = match feed.next() {
             FeedEvent::Batch(b) => b,
             FeedEvent::Idle => {
-                worker.step_or_park(Some(Duration::from_millis(5)));
+                // The feed already waited for input; parking here too would delay a batch
+                // that arrives meanwhile.
+                worker.step();
                 continue;
             }
             FeedEvent::Closed => break,

@@ -13,8 +13,8 @@
 //! block the writer, and it needs no C toolchain or server. SQLite would also do, at the
 //! price of a C build; a columnar file format would need our own write-ahead log.
 //!
-//! Idempotency: a delivery is logged in one transaction (its parts and its description
-//! together), so it is either wholly there or not at all. Rollup changes are applied as
+//! Idempotency: a delivery is committed in one transaction (its parts, its description
+//! and the rollup changes it caused together), so it is either wholly there or not at all. Rollup changes are applied as
 //! upserts (`diff` > 0 writes the row's new totals) and conditional deletes (`diff` < 0
 //! removes the row only if it still holds exactly those totals), so applying the same
 //! changes twice, in either order within an epoch, leaves the same table. At start the
@@ -188,26 +188,26 @@ impl EmbeddedStore {
         &self.path
     }
 
-    /// Reserves the next delivery number (durably, so numbers are never reused).
+    /// The number the next delivery gets: one past the last logged.
     pub fn next_delivery(&self) -> Result<u64, StoreError> {
-        let txn = self.writer()?.begin_write().map_err(db_err)?;
-        let seq = {
-            let mut meta = txn.open_table(META).map_err(store_err)?;
-            let next = meta
-                .get("next_delivery")
-                .map_err(store_err)?
-                .map(|v| v.value())
-                .unwrap_or(1);
-            meta.insert("next_delivery", next + 1).map_err(store_err)?;
-            next
-        };
-        txn.commit().map_err(store_err)?;
-        Ok(seq)
+        let txn = self.begin_read()?;
+        let meta = txn.open_table(META).map_err(store_err)?;
+        Ok(meta
+            .get("next_delivery")
+            .map_err(store_err)?
+            .map(|v| v.value())
+            .unwrap_or(1))
     }
 
-    /// Logs a completed delivery: its parts and its description, in one transaction.
-    /// Logging the same `seq` again overwrites it with the same content.
-    pub fn log_delivery(&self, info: &DeliveryInfo, parts: &[u8]) -> Result<(), StoreError> {
+    /// Commits a delivery in one durable transaction: its parts and description in the
+    /// log, the next delivery number, and the rollup changes it caused. Either all of it
+    /// is stored or none of it.
+    pub fn commit_delivery(
+        &self,
+        info: &DeliveryInfo,
+        parts: &[u8],
+        changes: &[(DailyCostKey, Totals, isize)],
+    ) -> Result<(), StoreError> {
         let text = serde_json::to_string(info)?;
         let txn = self.writer()?.begin_write().map_err(db_err)?;
         {
@@ -219,6 +219,15 @@ impl EmbeddedStore {
                 .map_err(store_err)?
                 .insert(info.seq, text.as_str())
                 .map_err(store_err)?;
+            let mut meta = txn.open_table(META).map_err(store_err)?;
+            let next = meta
+                .get("next_delivery")
+                .map_err(store_err)?
+                .map(|v| v.value())
+                .unwrap_or(1);
+            meta.insert("next_delivery", next.max(info.seq + 1))
+                .map_err(store_err)?;
+            apply_changes(&mut txn.open_table(DAILY_COST).map_err(store_err)?, changes)?;
         }
         txn.commit().map_err(store_err)?;
         Ok(())
@@ -249,28 +258,7 @@ impl EmbeddedStore {
         changes: &[(DailyCostKey, Totals, isize)],
     ) -> Result<(), StoreError> {
         let txn = self.writer()?.begin_write().map_err(db_err)?;
-        {
-            let mut table = txn.open_table(DAILY_COST).map_err(store_err)?;
-            // Deletions first, then insertions: a row that changed is a retraction of its
-            // old totals and an insertion of the new ones at the same epoch.
-            for (key, totals, _) in changes.iter().filter(|c| c.2 < 0) {
-                let k = serde_json::to_string(key)?;
-                let held = table
-                    .get(k.as_str())
-                    .map_err(store_err)?
-                    .map(|v| v.value().to_string());
-                if let Some(held) = held
-                    && serde_json::from_str::<Totals>(&held)? == *totals
-                {
-                    table.remove(k.as_str()).map_err(store_err)?;
-                }
-            }
-            for (key, totals, _) in changes.iter().filter(|c| c.2 > 0) {
-                let k = serde_json::to_string(key)?;
-                let v = serde_json::to_string(totals)?;
-                table.insert(k.as_str(), v.as_str()).map_err(store_err)?;
-            }
-        }
+        apply_changes(&mut txn.open_table(DAILY_COST).map_err(store_err)?, changes)?;
         txn.commit().map_err(store_err)?;
         Ok(())
     }
@@ -320,6 +308,32 @@ impl EmbeddedStore {
         }
         Ok(out)
     }
+}
+
+/// Rollup changes as upserts and conditional deletes: deletions first, then insertions (a
+/// row that changed is a retraction of its old totals and an insertion of the new ones).
+fn apply_changes(
+    table: &mut redb::Table<'_, &'static str, &'static str>,
+    changes: &[(DailyCostKey, Totals, isize)],
+) -> Result<(), StoreError> {
+    for (key, totals, _) in changes.iter().filter(|c| c.2 < 0) {
+        let k = serde_json::to_string(key)?;
+        let held = table
+            .get(k.as_str())
+            .map_err(store_err)?
+            .map(|v| v.value().to_string());
+        if let Some(held) = held
+            && serde_json::from_str::<Totals>(&held)? == *totals
+        {
+            table.remove(k.as_str()).map_err(store_err)?;
+        }
+    }
+    for (key, totals, _) in changes.iter().filter(|c| c.2 > 0) {
+        let k = serde_json::to_string(key)?;
+        let v = serde_json::to_string(totals)?;
+        table.insert(k.as_str(), v.as_str()).map_err(store_err)?;
+    }
+    Ok(())
 }
 
 fn db_err(e: redb::TransactionError) -> StoreError {

@@ -42,13 +42,21 @@ fn deliveries_survive_reopening_and_numbers_are_not_reused() {
         let store = EmbeddedStore::open(dir.path()).expect("open");
         let seq = store.next_delivery().expect("seq");
         assert_eq!(seq, 1);
+        // Not reserved until a delivery commits with it.
+        assert_eq!(store.next_delivery().expect("seq"), 1);
         let info = DeliveryInfo {
             seq,
             files: vec!["a.csv".into()],
             records: 3,
             logged_at: chrono::Utc::now(),
         };
-        store.log_delivery(&info, b"parts-1").expect("log");
+        store
+            .commit_delivery(
+                &info,
+                b"parts-1",
+                &[(key(5, "AmazonEC2"), totals("1.50"), 1)],
+            )
+            .expect("commit");
     }
     let store = EmbeddedStore::open(dir.path()).expect("reopen");
     assert_eq!(store.next_delivery().expect("seq"), 2);
@@ -56,6 +64,8 @@ fn deliveries_survive_reopening_and_numbers_are_not_reused() {
     assert_eq!(logged.len(), 1);
     assert_eq!(logged[0].0.files, vec!["a.csv".to_string()]);
     assert_eq!(logged[0].1, b"parts-1".to_vec());
+    // The rollup change committed with it.
+    assert_eq!(store.daily_cost(|_| true).expect("read").len(), 1);
 }
 
 #[test]
