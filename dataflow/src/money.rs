@@ -1,5 +1,7 @@
 //! Amounts as differential-dataflow differences.
 //!
+//! Quantities use their own, coarser scale (`QUANTITY_SCALE`): byte counts reach 1e24.
+//!
 //! A rollup is a sum by key, and differential sums differences for free: the amounts ride
 //! in the diff, and a retraction is the same amounts negated. Diffs must form an exact
 //! group, so money is a scaled integer here (`i128` in units of 10^-15), never a float.
@@ -15,33 +17,60 @@ use serde::{Deserialize, Serialize};
 /// Decimal places of a scaled amount.
 pub const SCALE: u32 = 15;
 
+/// Decimal places of a scaled quantity: quantities reach 1e24 (bytes), money does not,
+/// and nobody reads a quantity to its 15th place.
+pub const QUANTITY_SCALE: u32 = 9;
+
 /// `Decimal` → units of 10^-SCALE, rounding half away from zero past SCALE places.
 /// `None` only past ±1.7e23, which no bill reaches.
 pub fn to_units(d: Decimal) -> Option<i128> {
-    let d = if d.scale() > SCALE {
-        d.round_dp(SCALE)
-    } else {
-        d
-    };
-    let shift = SCALE - d.scale();
-    d.mantissa().checked_mul(10i128.checked_pow(shift)?)
+    to_scaled(d, SCALE)
 }
 
 /// Units of 10^-SCALE → `Decimal`, exactly (trailing zeros dropped).
 pub fn from_units(units: i128) -> Decimal {
+    from_scaled(units, SCALE)
+}
+
+fn to_scaled(d: Decimal, places: u32) -> Option<i128> {
+    let d = if d.scale() > places {
+        d.round_dp(places)
+    } else {
+        d
+    };
+    let shift = places - d.scale();
+    d.mantissa().checked_mul(10i128.checked_pow(shift)?)
+}
+
+fn from_scaled(units: i128, places: u32) -> Decimal {
     // Drop trailing zeros first: a large whole amount (2^64 bytes) has far more digits at
     // scale 15 than a Decimal mantissa holds (7.9e28), but not once they are gone.
-    let (mut mantissa, mut scale) = (units, SCALE);
+    let (mut mantissa, mut scale) = (units, places);
     while scale > 0 && mantissa % 10 == 0 {
         mantissa /= 10;
         scale -= 1;
     }
-    // Only sums past 7.9e28 units are left to saturate, and they do so visibly.
-    Decimal::try_from_i128_with_scale(mantissa, scale).unwrap_or(if units < 0 {
-        Decimal::MIN
-    } else {
-        Decimal::MAX
-    })
+    // A total past 7.9e13 with all 15 places in use still does not fit: give up the
+    // smallest places, rounding half away from zero, until it does. A Decimal holds 28
+    // digits, so a total of 1e20 keeps 8 places; nothing saturates below 7.9e28.
+    loop {
+        if let Ok(d) = Decimal::try_from_i128_with_scale(mantissa, scale) {
+            return d;
+        }
+        if scale == 0 {
+            return if units < 0 {
+                Decimal::MIN
+            } else {
+                Decimal::MAX
+            };
+        }
+        let rem = mantissa % 10;
+        mantissa /= 10;
+        if rem.abs() >= 5 {
+            mantissa += rem.signum();
+        }
+        scale -= 1;
+    }
 }
 
 /// What a rollup row sums: billed and effective cost, usage quantity, and the number of
@@ -64,7 +93,7 @@ impl Amounts {
             billed: to_units(billed)?,
             effective: to_units(effective)?,
             quantity: match quantity {
-                Some(q) => to_units(q)?,
+                Some(q) => to_scaled(q, QUANTITY_SCALE)?,
                 None => 0,
             },
             rows: 1,
@@ -96,7 +125,7 @@ impl Amounts {
         Totals {
             billed_cost: from_units(self.billed),
             effective_cost: from_units(self.effective),
-            quantity: from_units(self.quantity),
+            quantity: from_scaled(self.quantity, QUANTITY_SCALE),
             rows: i64::try_from(self.rows).unwrap_or(i64::MAX),
         }
     }
@@ -110,7 +139,7 @@ impl Amounts {
     }
 
     pub fn quantity_decimal(&self) -> Decimal {
-        from_units(self.quantity)
+        from_scaled(self.quantity, QUANTITY_SCALE)
     }
 }
 
@@ -193,6 +222,26 @@ mod tests {
             from_units(to_units(d("0.0000000072922557592391990000")).expect("fits")),
             d("0.000000007292256")
         );
+    }
+
+    #[test]
+    fn quantities_reach_far_past_money() {
+        let a = Amounts::of(d("5"), d("5"), Some(d("1000000000000000000000000"))).expect("fits");
+        assert_eq!(a.quantity_decimal(), d("1000000000000000000000000"));
+        assert_eq!(a.totals().billed_cost, d("5"));
+    }
+
+    #[test]
+    fn huge_totals_round_their_smallest_places_instead_of_saturating() {
+        // 1e20 + 1e-9 has 30 significant digits: a Decimal keeps 28, so 1e-9 rounds away.
+        let u = to_units(d("100000000000000000000")).expect("fits")
+            + to_units(d("0.000000001")).expect("fits");
+        assert_eq!(from_units(u), d("100000000000000000000.00000000"));
+        // 1e20 + 0.5 keeps the half.
+        let u =
+            to_units(d("100000000000000000000")).expect("fits") + to_units(d("0.5")).expect("fits");
+        assert_eq!(from_units(u), d("100000000000000000000.5"));
+        assert_eq!(from_units(-u), d("-100000000000000000000.5"));
     }
 
     #[test]

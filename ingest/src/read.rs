@@ -376,6 +376,23 @@ pub fn run_table(
                     out.skip("blank line");
                     continue;
                 }
+                // A row with more cells than the header has shifted columns (an unquoted
+                // comma): every later cell would land in the wrong column. Fewer cells are
+                // read as empty trailing columns, which real exports write (Koku's CUR,
+                // OpenCost's Azure fixtures).
+                if buf.len() > header.len() {
+                    out.reject(RowError {
+                        file: ctx.file.clone(),
+                        row: number,
+                        column: None,
+                        reason: format!(
+                            "the row has {} cells but the header has {} columns (an unquoted comma?)",
+                            buf.len(),
+                            header.len()
+                        ),
+                    });
+                    continue;
+                }
                 let row = Row {
                     record: &buf,
                     header: &header,

@@ -99,7 +99,21 @@ impl<'a> Out<'a> {
         Out { emit, report }
     }
 
+    /// Emits a record, or rejects it when its charge period ends before it starts (every
+    /// source's rows pass here, so the rule holds for all of them).
     pub fn cost(&mut self, record: CostRecord) {
+        if record.charge_period_end < record.charge_period_start {
+            self.reject(RowError {
+                file: record.row_ref.file.clone(),
+                row: record.row_ref.row,
+                column: Some("ChargePeriodEnd".into()),
+                reason: format!(
+                    "the charge period ends ({}) before it starts ({})",
+                    record.charge_period_end, record.charge_period_start
+                ),
+            });
+            return;
+        }
         self.report.cost_records += 1;
         self.emit.cost(record);
     }

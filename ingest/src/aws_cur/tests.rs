@@ -249,3 +249,44 @@ fn bad_rows_are_rejected_by_row_and_column_and_the_rest_is_kept() {
     );
     assert_eq!(report.rejected[0].file, "literal.csv");
 }
+
+#[test]
+fn shifted_rows_and_backward_periods_are_rejected() {
+    let good = line(
+        "Usage",
+        "AmazonS3",
+        "TimedStorage-ByteHrs",
+        "b",
+        "1",
+        "0.5",
+        ",,,,,,,,,",
+    );
+    // An unquoted comma in the resource id: one cell too many, every later cell shifted.
+    let shifted = line(
+        "Usage",
+        "AmazonS3",
+        "TimedStorage-ByteHrs",
+        "b,c",
+        "1",
+        "0.5",
+        ",,,,,,,,,",
+    );
+    // Ends an hour before it starts.
+    let backward = good.replace("2024-03-05T11:00:00Z", "2024-03-05T09:00:00Z");
+    let (records, report) = read(&[&good, &shifted, &backward]);
+    assert_eq!(records.len(), 1);
+    assert_eq!(report.rejected_count, 2);
+    assert_eq!(report.rejected[0].row, 2);
+    assert!(
+        report.rejected[0]
+            .reason
+            .contains("cells but the header has"),
+        "{:?}",
+        report.rejected[0]
+    );
+    assert_eq!(report.rejected[1].row, 3);
+    assert_eq!(
+        report.rejected[1].column.as_deref(),
+        Some("ChargePeriodEnd")
+    );
+}
