@@ -132,3 +132,49 @@ fn strict_mode_fails_on_rejected_rows() {
     let (code, _, _) = burnrate(&["ingest", "--strict", path]);
     assert_eq!(code, 1);
 }
+
+/// Two deliveries of one CUR period in one run: the newer folder (by modification time)
+/// replaces the older, whatever their names' alphabetical order.
+#[test]
+fn the_newest_of_two_deliveries_in_one_run_wins() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    let cur =
+        std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    // Written first (older), named last: the 2.40 EC2 line as given, net 0.50.
+    std::fs::create_dir_all(input.join("zzz-old")).expect("mkdir");
+    std::fs::write(input.join("zzz-old/cur.csv"), &cur).expect("write");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    // Written second (newer), named first: the EC2 line restated to 3.40, net 1.50.
+    std::fs::create_dir_all(input.join("aaa-new")).expect("mkdir");
+    std::fs::write(
+        input.join("aaa-new/cur.csv"),
+        cur.replacen(",2.40,$0.10", ",3.40,$0.10", 1),
+    )
+    .expect("write");
+    let store = work.path().join("store");
+    let ingest = Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("--data-dir")
+        .arg(&store)
+        .arg("ingest")
+        .arg(&input)
+        .output()
+        .expect("ingest");
+    assert!(ingest.status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("--data-dir")
+        .arg(&store)
+        .args([
+            "summary",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-31",
+            "--scope",
+            "all",
+        ])
+        .output()
+        .expect("summary");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(dec(v["total_cost"].as_str().expect("total")), dec("1.50"));
+}

@@ -338,16 +338,24 @@ pub(crate) fn ingest_files(
             let (seq, rows) = engine
                 .deliver(read, records, prepared)
                 .with_context(|| format!("storing the delivery from {}", folder.display()))?;
+            let shown = if folder.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                folder.as_path()
+            };
             out.stored.push(format!(
                 "delivery {seq} from {}: {records} records, {rows} rollup rows changed",
-                folder.display()
+                shown.display()
             ));
         }
     }
     Ok(out)
 }
 
-/// Files grouped by the folder they are in, in the order first seen.
+/// Files grouped by the folder they are in (one delivery each), oldest folder first: of
+/// two deliveries of one period in one run, the newer (by its files' modification times)
+/// must come last, since the later delivery replaces the earlier. Folders whose times
+/// tie keep the order the paths were given in.
 fn by_folder(files: &[PathBuf]) -> Vec<(PathBuf, Vec<&PathBuf>)> {
     let mut groups: Vec<(PathBuf, Vec<&PathBuf>)> = Vec::new();
     for f in files {
@@ -357,6 +365,13 @@ fn by_folder(files: &[PathBuf]) -> Vec<(PathBuf, Vec<&PathBuf>)> {
             None => groups.push((folder, vec![f])),
         }
     }
+    let newest = |files: &[&PathBuf]| {
+        files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+            .max()
+    };
+    groups.sort_by_cached_key(|(_, files)| newest(files));
     groups
 }
 

@@ -29,7 +29,7 @@ pub struct Charge {
 impl Charge {
     /// What this row alone says about its file's view.
     pub fn evidence(&self) -> Option<View> {
-        view::evidence(self.role, self.cost)
+        view::evidence(self.role, self.cost, self.record.consumed_quantity)
     }
 
     /// The finished record in a file of `view` delivered as `source`.

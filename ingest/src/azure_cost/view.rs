@@ -49,10 +49,13 @@ pub enum Role {
 }
 
 /// What one row says about the view of its file, on its own.
-pub fn evidence(role: Role, cost: Decimal) -> Option<View> {
+pub fn evidence(role: Role, cost: Decimal, quantity: Option<Decimal>) -> Option<View> {
+    let used = quantity.is_some_and(|q| !q.is_zero());
     match role {
         Role::Unused => Some(View::Amortized),
-        // Amortized data prices covered usage; actual data gives it a zero price.
+        // Amortized data prices covered usage; actual data gives it a zero price. A row
+        // that used nothing costs nothing in either view, so it says nothing.
+        Role::CoveredUsage if cost.is_zero() && !used => None,
         Role::CoveredUsage if cost.is_zero() => Some(View::Actual),
         Role::CoveredUsage => Some(View::Amortized),
         // Only actual data has commitment purchases at their price.
@@ -100,7 +103,7 @@ mod tests {
             (d("3.25"), d("0"))
         );
         assert_eq!(
-            evidence(Role::CommitmentPurchase, d("3.25")),
+            evidence(Role::CommitmentPurchase, d("3.25"), Some(d("1"))),
             Some(View::Actual)
         );
         // Should an amortized file carry one, it still counts once, in cash.
@@ -123,7 +126,7 @@ mod tests {
             (d("0"), d("0.493152"))
         );
         assert_eq!(
-            evidence(Role::CoveredUsage, d("0.493152")),
+            evidence(Role::CoveredUsage, d("0.493152"), Some(d("1"))),
             Some(View::Amortized)
         );
         // The same usage in actual data has a zero price.
@@ -131,7 +134,13 @@ mod tests {
             costs(View::Actual, Role::CoveredUsage, d("0")),
             (d("0"), d("0"))
         );
-        assert_eq!(evidence(Role::CoveredUsage, d("0")), Some(View::Actual));
+        assert_eq!(
+            evidence(Role::CoveredUsage, d("0"), Some(d("2"))),
+            Some(View::Actual)
+        );
+        // Zero use at zero cost is the same in both views: no evidence.
+        assert_eq!(evidence(Role::CoveredUsage, d("0"), Some(d("0"))), None);
+        assert_eq!(evidence(Role::CoveredUsage, d("0"), None), None);
     }
 
     #[test]
@@ -140,8 +149,14 @@ mod tests {
             costs(View::Amortized, Role::Unused, d("12.5")),
             (d("0"), d("12.5"))
         );
-        assert_eq!(evidence(Role::Unused, d("12.5")), Some(View::Amortized));
-        assert_eq!(evidence(Role::Unused, d("0")), Some(View::Amortized));
+        assert_eq!(
+            evidence(Role::Unused, d("12.5"), Some(d("1"))),
+            Some(View::Amortized)
+        );
+        assert_eq!(
+            evidence(Role::Unused, d("0"), Some(d("1"))),
+            Some(View::Amortized)
+        );
     }
 
     #[test]
@@ -150,8 +165,11 @@ mod tests {
             assert_eq!(costs(v, Role::Plain, d("-4.2")), (d("-4.2"), d("-4.2")));
             assert_eq!(costs(v, Role::Plain, d("0.01")), (d("0.01"), d("0.01")));
         }
-        assert_eq!(evidence(Role::Plain, d("9")), None);
-        assert_eq!(evidence(Role::CommitmentPurchase, d("0")), None);
+        assert_eq!(evidence(Role::Plain, d("9"), Some(d("1"))), None);
+        assert_eq!(
+            evidence(Role::CommitmentPurchase, d("0"), Some(d("1"))),
+            None
+        );
     }
 
     #[test]
