@@ -425,6 +425,9 @@ pub fn run_table(
 pub struct Expanded {
     pub files: Vec<PathBuf>,
     pub notes: Vec<String>,
+    /// Paths that could not be listed (missing, unreadable), each with why. The others are
+    /// still read.
+    pub unreadable: Vec<String>,
 }
 
 /// Expands files and directories into the files to read, in a stable order. Hidden files
@@ -432,16 +435,26 @@ pub struct Expanded {
 /// manifest, so they are read once, and superseded CUR assemblies are left out (noted).
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Expanded, IngestError> {
     let mut files = Vec::new();
+    let mut unreadable = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(io_error(p))?;
-        if meta.is_dir() {
-            walk(p, &mut files)?;
-        } else {
-            files.push(p.clone());
+        let listed = std::fs::metadata(p).map_err(io_error(p)).and_then(|meta| {
+            if meta.is_dir() {
+                walk(p, &mut files)
+            } else {
+                files.push(p.clone());
+                Ok(())
+            }
+        });
+        if let Err(e) = listed {
+            unreadable.push(e.to_string());
         }
     }
     let notes = aws_cur::leave_to_manifests(&mut files);
-    Ok(Expanded { files, notes })
+    Ok(Expanded {
+        files,
+        notes,
+        unreadable,
+    })
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {

@@ -181,9 +181,10 @@ pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> 
 
     let Outcome {
         reports,
-        failures,
+        mut failures,
         stored,
     } = ingest_files(engine.as_mut(), &expanded.files, &opts, &mut tally)?;
+    failures.extend(expanded.unreadable.iter().cloned());
     progress.finish();
     if let Some(engine) = engine.take() {
         engine.close()?;

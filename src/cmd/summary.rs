@@ -7,6 +7,8 @@
 //! The flags also answer to the endpoint's parameter names (`--start-date`,
 //! `--cloud-provider`, ...).
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
@@ -87,15 +89,22 @@ pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode>
     };
     let store = EmbeddedReader::open_existing(data_dir)?;
     let summary = summary_from_store(&store, &query)?;
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
-        Format::Table => print_table(&summary),
+    let text = match args.format {
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&summary)?),
+        Format::Table => table(&summary),
+    };
+    // A reader that stops early (`| head`) is not an error.
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-fn print_table(s: &Summary) {
-    println!(
+fn table(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "{} cost, {} to {} ({})",
         match s.cost_type {
             CostType::Billed => "billed",
@@ -109,22 +118,33 @@ fn print_table(s: &Summary) {
         }
     );
     match (&s.total_cost, &s.currency, &s.totals_by_currency) {
-        (Some(t), Some(c), _) => println!("total: {t} {c}"),
+        (Some(t), Some(c), _) => {
+            let _ = writeln!(out, "total: {t} {c}");
+        }
         (_, _, Some(by)) => {
             for (c, t) in by {
-                println!("total: {t} {c}");
+                let _ = writeln!(out, "total: {t} {c}");
             }
         }
-        _ => println!("total: 0"),
+        _ => {
+            let _ = writeln!(out, "total: 0");
+        }
     }
     for (title, list) in [
         ("provider", &s.breakdown_by_provider),
         ("service", &s.breakdown_by_service),
         ("category", &s.breakdown_by_category),
     ] {
-        println!("\nby {title}:");
+        let _ = writeln!(out, "\nby {title}:");
         for b in list {
-            println!("  {:<44} {:>20} {}", b.name, b.cost.to_string(), b.currency);
+            let _ = writeln!(
+                out,
+                "  {:<44} {:>20} {}",
+                b.name,
+                b.cost.to_string(),
+                b.currency
+            );
         }
     }
+    out
 }

@@ -128,6 +128,9 @@ pub fn normalizer(
     if !columns.usage_start.present() && !columns.time_interval.present() {
         missing.push("lineItem/UsageStartDate (or identity/TimeInterval)");
     }
+    if !columns.currency.present() && ctx.default_currency.is_none() {
+        missing.push("lineItem/CurrencyCode (or pass --currency)");
+    }
     if !missing.is_empty() {
         return Err(IngestError::MissingColumns {
             path: ctx.path.clone(),

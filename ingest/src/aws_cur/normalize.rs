@@ -156,7 +156,11 @@ pub fn normalize(
         return Ok(());
     }
     let unblended = row.required_decimal(c.unblended_cost, "unblended cost")?;
-    let currency = row.required_text(c.currency, "currency code")?.to_string();
+    // A configured currency stands in for a missing column, never for an empty cell.
+    let currency = match (c.currency.present(), ctx.default_currency.as_deref()) {
+        (false, Some(code)) => code.to_string(),
+        _ => row.required_text(c.currency, "currency code")?.to_string(),
+    };
     let (start, end) = charge_period(row, c, memo)?;
     let (period_start, period_end) = billing_period(row, c, start, memo)?;
     let usage_account = row.string(c.usage_account);

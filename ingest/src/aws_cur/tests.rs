@@ -290,3 +290,41 @@ fn shifted_rows_and_backward_periods_are_rejected() {
         Some("ChargePeriodEnd")
     );
 }
+
+#[test]
+fn a_cur_without_a_currency_column_needs_a_configured_one() {
+    let header = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UsageEndDate,\
+lineItem/ProductCode,lineItem/UnblendedCost,bill/PayerAccountId";
+    let text =
+        format!("{header}\nUsage,2024-03-05T10:00:00Z,2024-03-05T11:00:00Z,AmazonS3,0.5,1\n");
+    let path = std::path::Path::new("nocurrency.csv");
+    for (default, want) in [(None, None), (Some("EUR"), Some("EUR"))] {
+        let opts = Options {
+            default_currency: default.map(String::from),
+            ..Options::default()
+        };
+        let ctx = FileCtx::new(path, crate::Container::Plain, &opts);
+        let mut table = CsvTable::new(text.as_bytes()).expect("header");
+        let header = table.header().clone();
+        match super::normalizer(Format::AwsCurLegacy, &header, &ctx) {
+            Err(crate::IngestError::MissingColumns { missing, .. }) => {
+                assert!(want.is_none());
+                assert!(missing.contains("CurrencyCode"), "{missing}");
+            }
+            Err(e) => panic!("{e}"),
+            Ok(mut norm) => {
+                let mut sink = Collected::default();
+                let mut report = FileReport::new("nocurrency.csv");
+                run_table(
+                    &mut table,
+                    norm.as_mut(),
+                    &ctx,
+                    &mut Out::new(&mut sink, &mut report),
+                );
+                assert_eq!(report.rejected_count, 0, "{:?}", report.rejected);
+                assert_eq!(sink.costs.len(), 1);
+                assert_eq!(Some(sink.costs[0].billing_currency.as_str()), want);
+            }
+        }
+    }
+}

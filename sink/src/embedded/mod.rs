@@ -160,9 +160,19 @@ impl EmbeddedStore {
                 path: dir.to_path_buf(),
             });
         }
-        let db = builder()
-            .open_read_only(&path)
-            .map_err(|e| open_error(&path, e))?;
+        let db = match builder().open_read_only(&path) {
+            Ok(db) => db,
+            // The writer stopped without closing (killed): the file needs a repair, which
+            // only a writer can do. With no writer running now, repair it here by opening
+            // it for writing once, then read.
+            Err(DatabaseError::RepairAborted) => {
+                drop(EmbeddedStore::open(dir)?);
+                builder()
+                    .open_read_only(&path)
+                    .map_err(|e| open_error(&path, e))?
+            }
+            Err(e) => return Err(open_error(&path, e)),
+        };
         Ok(EmbeddedStore {
             db: Handle::Read(db),
             path,
