@@ -80,44 +80,31 @@ pub fn rollup<'scope>(
     let live = parts
         .semijoin(current.clone())
         .map(|((scope, _), key)| (base(&scope), (scope.view, key)));
-    // Which views each (provider, account, period) currently has.
-    let views = current
-        .map(|(scope, _)| (base(&scope), scope.view))
-        .distinct();
-    let with_view = |name: &'static str| {
-        views
-            .clone()
-            .filter(move |(_, v)| v == name)
-            .map(|(b, _)| b)
-    };
-    let (has_actual, has_amortized) = (with_view(ACTUAL), with_view(AMORTIZED));
-
-    let single = live
-        .clone()
-        .filter(|(_, (v, _))| v != ACTUAL && v != AMORTIZED);
-    let actual = live.clone().filter(|(_, (v, _))| v == ACTUAL);
-    let amortized = live.filter(|(_, (v, _))| v == AMORTIZED);
-    // Beside an amortized view, the actual view gives only billed cost and quantities...
-    let actual = actual
-        .clone()
-        .antijoin(has_amortized.clone())
-        .concat(keep_only(actual.semijoin(has_amortized), |a| {
-            a.effective = 0
-        }));
-    // ...and the amortized view only effective cost.
-    let amortized = amortized
-        .clone()
-        .antijoin(has_actual.clone())
-        .concat(keep_only(amortized.semijoin(has_actual), |a| {
-            a.billed = 0;
-            a.quantity = 0;
-            a.rows = 0;
-        }));
-    single
-        .concat(actual)
-        .concat(amortized)
-        .map(|(_base, (_view, key))| key)
-        .count()
+    // Which of the two views each (provider, account, period) currently has. Every live
+    // part's own scope is current, so the join below keeps every part.
+    let views = current.map(|(scope, _)| (base(&scope), scope.view)).reduce(
+        |_base, present: &[(&String, i128)], out: &mut Vec<((bool, bool), i128)>| {
+            let has = |name: &str| present.iter().any(|(v, n)| v.as_str() == name && *n > 0);
+            out.push(((has(ACTUAL), has(AMORTIZED)), 1));
+        },
+    );
+    keep_only(
+        live.join(views),
+        |((_, ((view, _), (has_actual, has_amortized))), a)| {
+            // Beside an amortized view, the actual view gives only billed cost and
+            // quantities, and the amortized view only effective cost.
+            if view == ACTUAL && *has_amortized {
+                a.effective = 0;
+            }
+            if view == AMORTIZED && *has_actual {
+                a.billed = 0;
+                a.quantity = 0;
+                a.rows = 0;
+            }
+        },
+    )
+    .map(|(_base, ((_view, key), _))| key)
+    .count()
 }
 
 const ACTUAL: &str = "actual";
@@ -134,16 +121,16 @@ fn base(scope: &DeliveryScope) -> Base {
     )
 }
 
-/// Clears parts of each amount. Linear (a retraction is cleared the same way), so it is a
-/// valid map on differences.
+/// Clears parts of each amount, depending on its record. Linear (a retraction is cleared
+/// the same way), so it is a valid map on differences.
 fn keep_only<'scope, D: Clone + 'static>(
     collection: VecCollection<'scope, u64, D, Amounts>,
-    clear: impl Fn(&mut Amounts) + 'static,
+    clear: impl Fn((&D, &mut Amounts)) + 'static,
 ) -> VecCollection<'scope, u64, D, Amounts> {
     collection
         .inner
         .map(move |(d, t, mut a)| {
-            clear(&mut a);
+            clear((&d, &mut a));
             (d, t, a)
         })
         .as_collection()
