@@ -47,6 +47,26 @@ fn by_provider(summary: &Value) -> BTreeMap<(String, String), Decimal> {
         .collect()
 }
 
+/// (provider, currency) → the truth's total of `field`, leaving out zero totals (a
+/// summary lists no provider with nothing in the view).
+fn truth_totals(truth: &Value, field: &str) -> BTreeMap<(String, String), Decimal> {
+    truth["totals"]
+        .as_array()
+        .expect("totals")
+        .iter()
+        .map(|t| {
+            (
+                (
+                    t["provider"].as_str().expect("p").to_string(),
+                    t["currency"].as_str().expect("c").to_string(),
+                ),
+                dec(t[field].as_str().expect("amount")),
+            )
+        })
+        .filter(|(_, v)| !v.is_zero())
+        .collect()
+}
+
 fn check(seed: &str, days: &str, workers: &str) {
     let work = tempfile::tempdir().expect("tempdir");
     let out = work.path().join("gen");
@@ -93,21 +113,7 @@ fn check(seed: &str, days: &str, workers: &str) {
             ],
         ))
         .expect("summary json");
-        let want: BTreeMap<(String, String), Decimal> = truth["totals"]
-            .as_array()
-            .expect("totals")
-            .iter()
-            .map(|t| {
-                (
-                    (
-                        t["provider"].as_str().expect("p").to_string(),
-                        t["currency"].as_str().expect("c").to_string(),
-                    ),
-                    dec(t[field].as_str().expect("amount")),
-                )
-            })
-            .filter(|(_, v)| !v.is_zero())
-            .collect();
+        let want = truth_totals(&truth, field);
         assert_eq!(
             by_provider(&summary),
             want,
@@ -146,20 +152,6 @@ fn demo_stores_the_generator_truth() {
         ],
     ))
     .expect("summary json");
-    let want: BTreeMap<(String, String), Decimal> = truth["totals"]
-        .as_array()
-        .expect("totals")
-        .iter()
-        .map(|t| {
-            (
-                (
-                    t["provider"].as_str().expect("p").to_string(),
-                    t["currency"].as_str().expect("c").to_string(),
-                ),
-                dec(t["billed_cost"].as_str().expect("amount")),
-            )
-        })
-        .filter(|(_, v)| !v.is_zero())
-        .collect();
+    let want = truth_totals(&truth, "billed_cost");
     assert_eq!(by_provider(&summary), want);
 }
