@@ -49,6 +49,8 @@ pub struct Engine {
     next_seq: u64,
     /// The parts of the current delivery of each scope, as the job holds them.
     current: HashMap<DeliveryScope, (u64, HashMap<DailyCostKey, Amounts>)>,
+    /// How long the job took on the last delivery (from handing it over to its changes).
+    last_job_time: std::time::Duration,
 }
 
 impl std::fmt::Debug for Engine {
@@ -78,6 +80,7 @@ impl Engine {
             epoch: 0,
             next_seq: 1,
             current: HashMap::new(),
+            last_job_time: std::time::Duration::ZERO,
         };
         engine.replay()?;
         Ok(engine)
@@ -219,7 +222,9 @@ impl Engine {
         for (scope, parts) in fresh {
             self.current.insert(scope, (seq, parts));
         }
+        let started = std::time::Instant::now();
         let changes = self.epoch(batch)?;
+        self.last_job_time = started.elapsed();
         let info = DeliveryInfo {
             seq,
             files,
@@ -235,6 +240,12 @@ impl Engine {
         self.next_seq = seq + 1;
         let changed_rows = changes.iter().filter(|c| c.2 > 0).count();
         Ok((seq, changed_rows))
+    }
+
+    /// How long the job itself took on the last delivery: what a restatement's difference
+    /// costs the incremental computation, apart from reading files and committing.
+    pub fn last_job_time(&self) -> std::time::Duration {
+        self.last_job_time
     }
 
     /// Stops the job and waits for it.
