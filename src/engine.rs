@@ -238,7 +238,12 @@ impl Engine {
             return Err(e).context("committing the delivery; the pipeline stopped");
         }
         self.next_seq = seq + 1;
-        let changed_rows = changes.iter().filter(|c| c.2 > 0).count();
+        // Rows that appeared, changed or disappeared: the distinct keys the changes touch.
+        let changed_rows = changes
+            .iter()
+            .map(|c| &c.0)
+            .collect::<std::collections::HashSet<_>>()
+            .len();
         Ok((seq, changed_rows))
     }
 

@@ -13,7 +13,7 @@ use burnrate::stores::EmbeddedReader;
 use burnrate_api::AppState;
 use burnrate_ingest::Options;
 use burnrate_ingest::generate::{Config, generate};
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, Months, NaiveDate};
 use clap::Args;
 
 use super::run::{Seen, watch};
@@ -73,12 +73,21 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         t.elapsed().as_secs_f64()
     );
 
-    let (from, to) = (
-        args.start,
-        args.start
-            .checked_add_days(Days::new(u64::from(args.days) - 1))
-            .unwrap_or(args.start),
-    );
+    // The whole billing months the data covers: monthly charges (fees, tax) are spread
+    // over every day of their month, past the last generated usage day.
+    let last = args
+        .start
+        .checked_add_days(Days::new(u64::from(args.days) - 1))
+        .unwrap_or(args.start);
+    let from = args.start.with_day(1).unwrap_or(args.start);
+    let to = last
+        .with_day(1)
+        .and_then(|d| d.checked_add_months(Months::new(1)))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(last);
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "burnrate".into());
     let base = if args.no_serve {
         format!("http://{}", args.listen)
     } else {
@@ -86,7 +95,7 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         format!("http://{}", spawn_background(args.listen, state)?)
     };
     println!(
-        "\nburnrate demo: {days} days of AWS, Azure, GCP and OCI AI spend, from {from} to {to}.\n\
+        "\nburnrate demo: {days} days of AWS, Azure, GCP and OCI AI spend, billed {from} to {to}.\n\
          \n\
          Open or curl:\n  \
          {base}/api/v1/ai-costs/summary?start_date={from}&end_date={to}\n  \
@@ -96,7 +105,7 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
          {base}/api/v1/openapi.json\n\
          \n\
          Or, in another terminal:\n  \
-         burnrate --data-dir {dir} summary --from {from} --to {to} --scope all --format table\n\
+         {exe} --data-dir {dir} summary --from {from} --to {to} --scope all --format table\n\
          \n\
          The generator's own totals are in {truth}.",
         days = args.days,

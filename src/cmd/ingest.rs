@@ -278,9 +278,12 @@ fn print_table(reports: &[FileReport], failures: &[String], tally: &Tally, show:
         let _ = writeln!(out, "FAILED {f}");
     }
     if !tally.totals.is_empty() {
+        // These are sums of what was read. What is stored can differ: a restated period
+        // replaces its earlier delivery, and an Azure period read as both exports counts
+        // billed from the actual one and effective from the amortized one.
         let _ = writeln!(
             out,
-            "\n{:<8} {:<8} {:>22} {:>22}",
+            "\nread (before restatements and Azure view pairing; `burnrate summary` shows what is stored):\n{:<8} {:<8} {:>22} {:>22}",
             "provider", "currency", "billed", "effective"
         );
         for (p, c, b, e) in tally.sorted_totals() {

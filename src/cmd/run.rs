@@ -70,7 +70,7 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         let state = AppState::new(Arc::new(EmbeddedReader(engine.store())));
         let bound = spawn_background(args.listen, state)?;
         eprintln!(
-            "API: http://{bound}/api/v1/ai-costs/summary?scope=all (OpenAPI: /api/v1/openapi.json)"
+            "API: http://{bound}/api/v1/ai-costs/summary?scope=all&start_date=YYYY-MM-DD&end_date=YYYY-MM-DD (default: the last 30 days; OpenAPI: /api/v1/openapi.json)"
         );
     }
     let opts = Options {
