@@ -118,3 +118,16 @@ impl IntoResponse for AppError {
 pub async fn not_found_fallback(uri: axum::http::Uri) -> AppError {
     AppError::not_found(format!("no route for {}", uri.path()))
 }
+
+/// A known path asked with another method (every endpoint is GET) gets a problem document.
+pub async fn method_not_allowed_fallback(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("{} answers GET only, not {method}", uri.path()),
+    )
+}

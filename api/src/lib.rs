@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz_get))
         .route("/metrics", get(metrics::metrics_get))
         .fallback(error::not_found_fallback)
+        .method_not_allowed_fallback(error::method_not_allowed_fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -145,8 +145,17 @@ impl Reply {
 /// Sends `GET uri` through a router over `store` (sharing `state` when given, so metrics
 /// accumulate).
 pub async fn get_with(state: &AppState, uri: &str) -> Reply {
+    send(
+        state,
+        Request::get(uri).body(Body::empty()).expect("request"),
+    )
+    .await
+}
+
+/// Sends any request through the router.
+pub async fn send(state: &AppState, request: Request<Body>) -> Reply {
     let response = router(state.clone())
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .oneshot(request)
         .await
         .expect("infallible");
     let status = response.status();

@@ -193,6 +193,20 @@ async fn resource_ids_with_slashes_arrive_decoded_and_unknown_ones_are_404() {
 }
 
 #[tokio::test]
+async fn other_methods_are_405_problems() {
+    let state = AppState::new(Arc::new(store()));
+    let request = axum::http::Request::post("/api/v1/ai-costs/summary")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let r = crate::testing::send(&state, request).await;
+    let p = assert_problem(&r, 405, None);
+    assert!(
+        p["detail"].as_str().is_some_and(|d| d.contains("GET only")),
+        "{p}"
+    );
+}
+
+#[tokio::test]
 async fn metrics_count_requests_by_route_template_and_status() {
     let state = AppState::new(Arc::new(store()));
     get_with(
