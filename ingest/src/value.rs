@@ -199,6 +199,23 @@ fn date_only(t: &str) -> Option<NaiveDate> {
         .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
 }
 
+/// `[first day of the month, first day of the next month)` in UTC; `None` for a month
+/// that does not exist.
+pub fn month_bounds(year: i32, month: u32) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let first = NaiveDate::from_ymd_opt(year, month, 1)?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    Some((
+        first.and_time(NaiveTime::MIN).and_utc(),
+        next.and_time(NaiveTime::MIN).and_utc(),
+    ))
+}
+
+/// The UTC calendar month holding `t`: the billing period of sources that give none.
+pub fn calendar_month(t: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    use chrono::Datelike;
+    month_bounds(t.year(), t.month()).unwrap_or((t, t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +251,20 @@ mod tests {
             decimal("0.0000000072922557592391990000"),
             Ok(Some(dec("0.000000007292255759239199")))
         );
+    }
+
+    #[test]
+    fn months_bound_a_time() {
+        let t = timestamp("2024-02-29 23:59:59")
+            .ok()
+            .flatten()
+            .expect("time");
+        let (s, e) = calendar_month(t);
+        assert_eq!(s.to_rfc3339(), "2024-02-01T00:00:00+00:00");
+        assert_eq!(e.to_rfc3339(), "2024-03-01T00:00:00+00:00");
+        let (_, e) = month_bounds(2024, 12).expect("december");
+        assert_eq!(e.to_rfc3339(), "2025-01-01T00:00:00+00:00");
+        assert_eq!(month_bounds(2024, 13), None);
     }
 
     #[test]

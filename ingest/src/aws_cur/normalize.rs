@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use burnrate_schemas::{
     ChargeFrequency, ChargeKind, CommitmentStatus, CostRecord, PricingModel, Provider,
 };
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::Decimal;
 
 use super::classify::{self, Facts};
@@ -525,21 +525,7 @@ fn billing_period(
         ),
         _ => (charge_start.year(), charge_start.month()),
     };
-    month_bounds(year, month).ok_or_else(|| row.error(c.month, "month out of range"))
-}
-
-/// `[first day of the month, first day of the next month)` in UTC.
-pub fn month_bounds(year: i32, month: u32) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let start = NaiveDate::from_ymd_opt(year, month, 1)?;
-    let next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)?
-    };
-    Some((
-        start.and_hms_opt(0, 0, 0)?.and_utc(),
-        next.and_hms_opt(0, 0, 0)?.and_utc(),
-    ))
+    crate::value::month_bounds(year, month).ok_or_else(|| row.error(c.month, "month out of range"))
 }
 
 /// A CUR 2.0 map column (`product`, `resource_tags`, `cost_category`): a JSON object in

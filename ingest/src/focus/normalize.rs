@@ -8,7 +8,7 @@ use burnrate_schemas::{
     ChargeCategory, ChargeClass, ChargeFrequency, ChargeKind, CommitmentStatus, CostRecord,
     PricingCategory, PricingModel, Provider,
 };
-use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 
 use super::classify::{self, AiInputs};
@@ -17,6 +17,7 @@ use crate::error::RowError;
 use crate::read::FileCtx;
 use crate::table::{Col, Row};
 use crate::value;
+use crate::value::calendar_month;
 
 /// Normalizes one FOCUS row. Every error names the column at fault.
 pub fn record(row: &Row<'_>, c: &FocusColumns, ctx: &FileCtx) -> Result<CostRecord, RowError> {
@@ -398,16 +399,6 @@ fn short_us_date(t: &str) -> Option<NaiveDate> {
         2000 + y.parse::<i32>().ok()?,
         m.parse().ok()?,
         d.parse().ok()?,
-    )
-}
-
-/// The UTC calendar month holding `t`: the billing period when the file gives none.
-pub fn calendar_month(t: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let first = NaiveDate::from_ymd_opt(t.year(), t.month(), 1).unwrap_or(t.date_naive());
-    let next = first.checked_add_months(Months::new(1)).unwrap_or(first);
-    (
-        first.and_time(NaiveTime::MIN).and_utc(),
-        next.and_time(NaiveTime::MIN).and_utc(),
     )
 }
 

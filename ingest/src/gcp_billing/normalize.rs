@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use burnrate_schemas::{
     ChargeCategory, ChargeClass, ChargeFrequency, ChargeKind, CostRecord, PricingModel, Provider,
 };
-use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Months, NaiveDate, NaiveTime, Utc};
 
 use super::classify::{self, Inputs};
 use super::export::{Credit, ExportRow, FieldError};
 use crate::read::FileCtx;
+use crate::value::calendar_month;
 
 /// The system label that names a VM's machine type.
 const MACHINE_SPEC: &str = "compute.googleapis.com/machine_spec";
@@ -89,15 +90,6 @@ pub fn invoice_period(month: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), Fie
         first.and_time(NaiveTime::MIN).and_utc(),
         next.and_time(NaiveTime::MIN).and_utc(),
     ))
-}
-
-fn calendar_month(t: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let first = NaiveDate::from_ymd_opt(t.year(), t.month(), 1).unwrap_or(t.date_naive());
-    let next = first.checked_add_months(Months::new(1)).unwrap_or(first);
-    (
-        first.and_time(NaiveTime::MIN).and_utc(),
-        next.and_time(NaiveTime::MIN).and_utc(),
-    )
 }
 
 /// Row labels, then project labels for keys the row does not set: a resource's own label

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use burnrate_schemas::{
     ChargeClass, ChargeFrequency, ChargeKind, CostCategory, CostRecord, Provider, ResourceKind,
 };
-use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Utc};
 
 use crate::classify::{Classification, category_from_words};
 use crate::columns;
 use crate::error::RowError;
 use crate::read::FileCtx;
 use crate::table::{Col, Row};
+use crate::value::calendar_month;
 
 columns! {
     pub struct OciColumns {
@@ -180,15 +180,6 @@ pub fn classify(service: &str, description: Option<&str>) -> Classification {
         return Classification::ai(ResourceKind::GpuVm, CostCategory::Compute);
     }
     Classification::plain(category_from_words(&[service, &d]))
-}
-
-fn calendar_month(t: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let first = NaiveDate::from_ymd_opt(t.year(), t.month(), 1).unwrap_or(t.date_naive());
-    let next = first.checked_add_months(Months::new(1)).unwrap_or(first);
-    (
-        first.and_time(NaiveTime::MIN).and_utc(),
-        next.and_time(NaiveTime::MIN).and_utc(),
-    )
 }
 
 #[cfg(test)]
