@@ -71,6 +71,21 @@ impl Header {
             .find_map(|k| self.keys.iter().position(|have| have == k))
     }
 
+    /// The names of the columns sharing one of `keys`, when two do. (Different keys of one
+    /// logical column are aliases in order of preference, not a clash.)
+    pub fn named_twice(&self, keys: &[&str]) -> Option<String> {
+        keys.iter().find_map(|key| {
+            let names: Vec<&str> = self
+                .keys
+                .iter()
+                .zip(&self.names)
+                .filter(|(k, _)| k.as_str() == *key)
+                .map(|(_, n)| n.as_str())
+                .collect();
+            (names.len() > 1).then(|| names.join(", "))
+        })
+    }
+
     /// Whether a column with this key exists.
     pub fn has(&self, key: &str) -> bool {
         self.keys.iter().any(|k| k == key)
@@ -105,6 +120,28 @@ macro_rules! columns {
             /// Finds every logical column in `header`; absent ones resolve to `Col(None)`.
             pub fn resolve(header: &$crate::table::Header) -> Self {
                 $name { $($field: $crate::table::Col(header.find(&[$($key),+]))),+ }
+            }
+
+            /// Fails when a column this source reads is named twice in `header` (say
+            /// `lineItem/UnblendedCost` and `line_item_unblended_cost`): which one holds the
+            /// truth cannot be told, so the file is refused rather than read from the first.
+            pub fn check_unambiguous(
+                header: &$crate::table::Header,
+                ctx: &$crate::read::FileCtx,
+            ) -> Result<(), $crate::error::IngestError> {
+                let mut twice = Vec::new();
+                $(
+                    if let Some(names) = header.named_twice(&[$($key),+]) {
+                        twice.push(names);
+                    }
+                )+
+                if twice.is_empty() {
+                    return Ok(());
+                }
+                Err($crate::error::IngestError::Unreadable {
+                    path: ctx.path.clone(),
+                    reason: format!("a column is named more than once: {}", twice.join("; ")),
+                })
             }
         }
     };

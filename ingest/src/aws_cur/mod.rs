@@ -118,6 +118,7 @@ pub fn normalizer(
     ctx: &FileCtx,
 ) -> Result<Box<dyn Normalizer>, IngestError> {
     let columns = CurColumns::resolve(header);
+    CurColumns::check_unambiguous(header, ctx)?;
     let mut missing = Vec::new();
     if !columns.line_item_type.present() {
         missing.push("lineItem/LineItemType");

@@ -328,3 +328,31 @@ lineItem/ProductCode,lineItem/UnblendedCost,bill/PayerAccountId";
         }
     }
 }
+
+#[test]
+fn a_column_named_twice_refuses_the_file() {
+    // `lineItem/UnblendedCost` and `line_item_unblended_cost` are one column: which holds
+    // the cost cannot be told.
+    let text = format!("{HEADER},line_item_unblended_cost\n");
+    let table = CsvTable::new(text.as_bytes()).expect("header");
+    let ctx = FileCtx::new(
+        std::path::Path::new("twice.csv"),
+        crate::Container::Plain,
+        &Options::default(),
+    );
+    let header = table.header().clone();
+    match super::normalizer(Format::AwsCurLegacy, &header, &ctx) {
+        Err(crate::IngestError::Unreadable { reason, .. }) => {
+            assert!(
+                reason.contains("lineItem/UnblendedCost, line_item_unblended_cost"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+    // Aliases of one column in order of preference are no clash (the real CUR sample has
+    // both product/regionCode and product/region).
+    let with_aliases = format!("{HEADER},product/region,product/regionCode");
+    let table2 = CsvTable::new(with_aliases.as_bytes()).expect("header");
+    assert!(super::normalizer(Format::AwsCurLegacy, table2.header(), &ctx).is_ok());
+}

@@ -145,6 +145,7 @@ pub fn normalizer(
     ctx: &FileCtx,
 ) -> Result<Box<dyn Normalizer>, IngestError> {
     let cols = AzureColumns::resolve(header);
+    AzureColumns::check_unambiguous(header, ctx)?;
     let missing = cols.missing(ctx.default_currency.is_some());
     if !missing.is_empty() {
         return Err(IngestError::MissingColumns {

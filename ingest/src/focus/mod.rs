@@ -73,6 +73,7 @@ pub fn sniff(header: &Header) -> Option<Format> {
 }
 
 pub fn normalizer(header: &Header, ctx: &FileCtx) -> Result<Box<dyn Normalizer>, IngestError> {
+    FocusColumns::check_unambiguous(header, ctx)?;
     let missing: Vec<&str> = [
         ("billedcost", "BilledCost"),
         ("chargecategory", "ChargeCategory"),

@@ -120,6 +120,7 @@ pub fn sniff_json(value: &serde_json::Value) -> Option<Format> {
 }
 
 pub fn normalizer(header: &Header, ctx: &FileCtx) -> Result<Box<dyn Normalizer>, IngestError> {
+    GcpCsvColumns::check_unambiguous(header, ctx)?;
     ctx.require_columns(
         header,
         Format::GcpBillingCsv,

@@ -182,6 +182,7 @@ impl Normalizer for CsvMetrics {
 }
 
 pub fn normalizer(header: &Header, ctx: &FileCtx) -> Result<Box<dyn Normalizer>, IngestError> {
+    MetricColumns::check_unambiguous(header, ctx)?;
     let cols = MetricColumns::resolve(header);
     let mut missing = Vec::new();
     if !cols.timestamp.present() {

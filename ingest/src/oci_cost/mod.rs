@@ -54,6 +54,7 @@ pub fn sniff(header: &Header) -> Option<Format> {
 }
 
 pub fn normalizer(header: &Header, ctx: &FileCtx) -> Result<Box<dyn Normalizer>, IngestError> {
+    OciColumns::check_unambiguous(header, ctx)?;
     ctx.require_columns(
         header,
         Format::OciCost,
