@@ -140,3 +140,53 @@ fn watching_picks_up_new_and_rewritten_files_and_keeps_one_writer() {
     std::fs::write(input.join("cur/b12.csv"), restated).expect("rewrite");
     wait_for_total(&store, dec("17.00"));
 }
+
+/// SIGTERM (or Ctrl-C) stops `run` cleanly: exit 0, the store closed, its data readable.
+#[test]
+fn a_stop_signal_closes_the_store_and_exits_zero() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    std::fs::create_dir_all(input.join("cur")).expect("mkdir");
+    std::fs::copy(
+        case_dir("B12").join("input/b12-cur-00001.csv"),
+        input.join("cur/b12.csv"),
+    )
+    .expect("copy");
+    let store = work.path().join("store");
+    let mut job = bin()
+        .arg("--data-dir")
+        .arg(&store)
+        .args(["run", "--poll-seconds", "1", "--no-serve", "--input"])
+        .arg(&input)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    wait_for_total(&store, dec("0.50"));
+    let pid = job.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = job.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "run did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let mut err = String::new();
+    use std::io::Read;
+    job.stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("read");
+    assert!(err.contains("closed cleanly"), "{err}");
+    assert_eq!(march_total(&store), Some(dec("0.50")));
+}

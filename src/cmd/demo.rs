@@ -17,7 +17,7 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use clap::Args;
 
 use super::run::{Seen, watch};
-use super::serve::spawn_background;
+use super::serve::{spawn_background, stop_flag};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -66,7 +66,16 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
     eprintln!("running the pipeline over {} ...", input.display());
     let t = Instant::now();
     let mut seen = Seen::default();
-    watch(&mut engine, &input, &Options::default(), &mut seen, 0, true)?;
+    let stop = stop_flag();
+    watch(
+        &mut engine,
+        &input,
+        &Options::default(),
+        &mut seen,
+        0,
+        true,
+        &stop,
+    )?;
     eprintln!(
         "  stored in {} ({:.1} s)",
         data_dir.display(),
@@ -127,6 +136,7 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         &mut seen,
         2,
         false,
+        &stop,
     )?;
     engine.close()?;
     Ok(std::process::ExitCode::SUCCESS)

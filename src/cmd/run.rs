@@ -10,7 +10,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use burnrate_ingest::{Options, expand_paths};
 use clap::Args;
 
 use super::ingest::{Tally, ingest_files};
-use super::serve::spawn_background;
+use super::serve::{spawn_background, stop_flag};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -84,6 +85,7 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         data_dir.display()
     );
     let mut seen = Seen::default();
+    let stop = stop_flag();
     watch(
         &mut engine,
         &args.input,
@@ -91,6 +93,7 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         &mut seen,
         args.poll_seconds,
         args.once,
+        &stop,
     )?;
     engine.close()?;
     Ok(std::process::ExitCode::SUCCESS)
@@ -114,6 +117,7 @@ pub(crate) fn watch(
     seen: &mut Seen,
     poll_seconds: u64,
     once: bool,
+    stop: &AtomicBool,
 ) -> Result<()> {
     let Seen {
         previous,
@@ -173,6 +177,18 @@ pub(crate) fn watch(
         if once && dirty.is_empty() && !settling {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_secs(poll_seconds));
+        // Sleep in short steps, so a stop request is seen within a tenth of a second.
+        let wake = Instant::now() + Duration::from_secs(poll_seconds);
+        while Instant::now() < wake {
+            if stop.load(Ordering::SeqCst) {
+                eprintln!("stopping: the store is closed cleanly");
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100).min(wake - Instant::now()));
+        }
+        if stop.load(Ordering::SeqCst) {
+            eprintln!("stopping: the store is closed cleanly");
+            return Ok(());
+        }
     }
 }

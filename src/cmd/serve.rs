@@ -95,6 +95,28 @@ async fn serve(listen: SocketAddr, state: AppState) -> Result<()> {
     Ok(())
 }
 
+/// A flag set on the first Ctrl-C or SIGTERM, for the watch loops of `run` and `demo`:
+/// they finish the delivery in hand, close the store, and exit. Listens on its own thread.
+pub fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let set = flag.clone();
+    let listener = std::thread::Builder::new()
+        .name("burnrate-signals".into())
+        .spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(shutdown_signal());
+                set.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+    // Without the listener, a signal keeps its default action: the process stops, which
+    // the store survives too.
+    drop(listener);
+    flag
+}
+
 /// Resolves on Ctrl-C or SIGTERM. If a handler cannot be installed, that signal is simply
 /// not awaited (the process then dies by the signal's default action, which is still a stop).
 async fn shutdown_signal() {
