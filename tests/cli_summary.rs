@@ -29,6 +29,25 @@ fn burnrate(data_dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The all-spend summary over every day, in one cost view.
+fn summary_all(data_dir: &Path, cost_type: &str) -> Value {
+    let out = burnrate(
+        data_dir,
+        &[
+            "summary",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-12-31",
+            "--scope",
+            "all",
+            "--cost-type",
+            cost_type,
+        ],
+    );
+    serde_json::from_str(&out).expect("summary json")
+}
+
 /// (provider, currency) → cost, from a summary's provider breakdown.
 fn by_provider(summary: &Value) -> BTreeMap<(String, String), Decimal> {
     summary["breakdown_by_provider"]
@@ -98,21 +117,7 @@ fn check(seed: &str, days: &str, workers: &str) {
         ],
     );
     for (cost_type, field) in [("billed", "billed_cost"), ("effective", "effective_cost")] {
-        let summary: Value = serde_json::from_str(&burnrate(
-            &data_dir,
-            &[
-                "summary",
-                "--from",
-                "2000-01-01",
-                "--to",
-                "2100-12-31",
-                "--scope",
-                "all",
-                "--cost-type",
-                cost_type,
-            ],
-        ))
-        .expect("summary json");
+        let summary = summary_all(&data_dir, cost_type);
         let want = truth_totals(&truth, field);
         assert_eq!(
             by_provider(&summary),
@@ -139,19 +144,7 @@ fn demo_stores_the_generator_truth() {
         &std::fs::read_to_string(data_dir.join("demo-input/truth.json")).expect("truth"),
     )
     .expect("json");
-    let summary: Value = serde_json::from_str(&burnrate(
-        &data_dir,
-        &[
-            "summary",
-            "--from",
-            "2000-01-01",
-            "--to",
-            "2100-12-31",
-            "--scope",
-            "all",
-        ],
-    ))
-    .expect("summary json");
+    let summary = summary_all(&data_dir, "billed");
     let want = truth_totals(&truth, "billed_cost");
     assert_eq!(by_provider(&summary), want);
 }
