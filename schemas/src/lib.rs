@@ -21,6 +21,7 @@ pub mod cost;
 pub mod days;
 pub mod delivery;
 pub mod metric;
+pub mod recommendation;
 pub mod rollup;
 
 pub use cost::{
@@ -29,4 +30,8 @@ pub use cost::{
 };
 pub use delivery::DeliveryScope;
 pub use metric::{MetricSample, resource_matches};
+pub use recommendation::{
+    Action, Commitment, DeadLetter, Effort, Event, EventKind, Finding, HistoryEntry, HourWindow,
+    Priority, Recommendation, RecommendationType, State, Status, recommendation_id,
+};
 pub use rollup::{DailyCostKey, DailyCostRow, Totals};

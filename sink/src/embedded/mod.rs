@@ -35,6 +35,26 @@ const DELIVERIES: TableDefinition<'static, u64, &'static str> = TableDefinition:
 const PARTS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("delivery_parts");
 const DAILY_COST: TableDefinition<'static, &'static str, &'static str> =
     TableDefinition::new("daily_cost");
+/// Webhook events waiting to be sent: event id → `schemas::Event` as JSON. Whoever
+/// changes a recommendation puts its event here in the same transaction, so an event is
+/// enqueued exactly when its change is committed; the webhook notifier drains it.
+pub(crate) const OUTBOX: TableDefinition<'static, &'static str, &'static [u8]> =
+    TableDefinition::new("webhook_outbox");
+
+/// Enqueues a webhook event inside the caller's write transaction. Enqueuing the same
+/// event id again overwrites it with the same content (ids are derived from the change).
+#[allow(dead_code)] // used by the recommendation lifecycle (in progress)
+pub(crate) fn enqueue_event(
+    txn: &redb::WriteTransaction,
+    event: &burnrate_schemas::Event,
+) -> Result<(), StoreError> {
+    let mut outbox = txn.open_table(OUTBOX).map_err(store_err)?;
+    let json = serde_json::to_vec(event)?;
+    outbox
+        .insert(event.id.as_str(), json.as_slice())
+        .map_err(store_err)?;
+    Ok(())
+}
 
 /// The file name inside the data directory.
 pub const FILE_NAME: &str = "burnrate.redb";
