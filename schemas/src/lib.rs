@@ -29,7 +29,10 @@ pub use cost::{
     CostRecord, PricingCategory, PricingModel, Provider, ResourceKind, RowRef,
 };
 pub use delivery::DeliveryScope;
-pub use metric::{MetricSample, resource_matches};
+pub use metric::{
+    HourStats, MetricSample, THROUGHPUT_BUCKETS, resource_matches, throughput_bucket,
+    throughput_bucket_upper,
+};
 pub use recommendation::{
     Action, Commitment, DeadLetter, Effort, Event, EventKind, Finding, HistoryEntry, HourWindow,
     Priority, Recommendation, RecommendationType, State, Status, recommendation_id,

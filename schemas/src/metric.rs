@@ -79,3 +79,215 @@ pub fn resource_matches(metric_id: &str, billing_id: &str) -> bool {
     let tail = billing_id.rsplit('/').next().unwrap_or(billing_id);
     tail.eq_ignore_ascii_case(metric_id)
 }
+
+/// Buckets of the requests-per-minute histogram in [`HourStats`]: bucket 0 holds minutes
+/// with no requests; bucket `k ≥ 1` holds `[2^((k-1)/2), 2^(k/2))` (half-octaves), and the
+/// last bucket everything above. Half-octaves keep a percentile within a factor √2, which
+/// is plenty to tell a burst (10×) from noise, and keep the summary small.
+pub const THROUGHPUT_BUCKETS: usize = 28;
+
+/// The histogram bucket of one minute's request count.
+pub fn throughput_bucket(requests: f64) -> usize {
+    if requests.is_nan() || requests <= 0.0 {
+        return 0;
+    }
+    let k = (2.0 * requests.log2()).floor() + 1.0;
+    if k < 1.0 {
+        1
+    } else {
+        (k as usize).min(THROUGHPUT_BUCKETS - 1)
+    }
+}
+
+/// The upper bound of a throughput bucket (requests per minute).
+pub fn throughput_bucket_upper(k: usize) -> f64 {
+    if k == 0 {
+        0.0
+    } else {
+        2f64.powf(k as f64 / 2.0)
+    }
+}
+
+/// What the signals need of one resource's minutes in one UTC hour, as sums and counts
+/// that add and subtract exactly: measurements in thousandths (`*_milli`), counts of the
+/// minutes each one was measured in (`*_minutes`), so an average uses present minutes
+/// only and a retraction takes back exactly what was added.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct HourStats {
+    /// Minutes with a sample.
+    pub minutes: i32,
+    /// Minutes whose accelerator was `none`: GPU findings never apply.
+    pub cpu_only_minutes: i32,
+    /// Minutes with a request count, and those with at least one request.
+    pub request_minutes: i32,
+    pub active_minutes: i32,
+    pub requests_milli: i64,
+    pub errors_milli: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub gpu_minutes: i32,
+    pub gpu_milli: i64,
+    /// GPU utilization over active minutes only (what serving needs).
+    pub gpu_active_minutes: i32,
+    pub gpu_active_milli: i64,
+    pub gpu_memory_minutes: i32,
+    pub gpu_memory_milli: i64,
+    pub cpu_minutes: i32,
+    pub cpu_milli: i64,
+    pub memory_minutes: i32,
+    pub memory_milli: i64,
+    pub latency_minutes: i32,
+    pub latency_p95_milli: i64,
+    pub replicas_minutes: i32,
+    pub replicas_milli: i64,
+    /// Requests-per-minute histogram (see [`throughput_bucket`]).
+    pub throughput: [i32; THROUGHPUT_BUCKETS],
+}
+
+fn milli(x: f64) -> i64 {
+    (x * 1000.0).round() as i64
+}
+
+impl HourStats {
+    /// One minute's contribution. Non-finite values count as not measured.
+    pub fn of(s: &MetricSample) -> HourStats {
+        let ok = |v: Option<f64>| v.filter(|x| x.is_finite());
+        let mut h = HourStats {
+            minutes: 1,
+            cpu_only_minutes: i32::from(s.is_cpu_only()),
+            ..HourStats::default()
+        };
+        if let Some(r) = ok(s.requests) {
+            h.request_minutes = 1;
+            h.active_minutes = i32::from(r > 0.0);
+            h.requests_milli = milli(r);
+            h.throughput[throughput_bucket(r)] = 1;
+        }
+        h.errors_milli = ok(s.errors).map(milli).unwrap_or(0);
+        h.input_tokens = ok(s.input_tokens).map(|t| t.round() as i64).unwrap_or(0);
+        h.output_tokens = ok(s.output_tokens).map(|t| t.round() as i64).unwrap_or(0);
+        let pairs: [(Option<f64>, &mut i32, &mut i64); 6] = [
+            (
+                ok(s.gpu_utilization_pct),
+                &mut h.gpu_minutes,
+                &mut h.gpu_milli,
+            ),
+            (
+                ok(s.gpu_memory_utilization_pct),
+                &mut h.gpu_memory_minutes,
+                &mut h.gpu_memory_milli,
+            ),
+            (
+                ok(s.cpu_utilization_pct),
+                &mut h.cpu_minutes,
+                &mut h.cpu_milli,
+            ),
+            (
+                ok(s.memory_utilization_pct),
+                &mut h.memory_minutes,
+                &mut h.memory_milli,
+            ),
+            (
+                ok(s.latency_p95_ms),
+                &mut h.latency_minutes,
+                &mut h.latency_p95_milli,
+            ),
+            (
+                ok(s.replicas),
+                &mut h.replicas_minutes,
+                &mut h.replicas_milli,
+            ),
+        ];
+        for (v, n, sum) in pairs {
+            if let Some(v) = v {
+                *n = 1;
+                *sum = milli(v);
+            }
+        }
+        if h.active_minutes == 1 && h.gpu_minutes == 1 {
+            h.gpu_active_minutes = 1;
+            h.gpu_active_milli = h.gpu_milli;
+        }
+        h
+    }
+
+    /// Adds `other` times `sign` (1 or -1).
+    pub fn add(&mut self, other: &HourStats, sign: i32) {
+        let s64 = i64::from(sign);
+        macro_rules! each {
+            ($($i:ident),*; $($l:ident),*) => {
+                $(self.$i += other.$i * sign;)*
+                $(self.$l += other.$l * s64;)*
+            };
+        }
+        each!(minutes, cpu_only_minutes, request_minutes, active_minutes, gpu_minutes,
+              gpu_active_minutes, gpu_memory_minutes, cpu_minutes, memory_minutes,
+              latency_minutes, replicas_minutes;
+              requests_milli, errors_milli, input_tokens, output_tokens, gpu_milli,
+              gpu_active_milli, gpu_memory_milli, cpu_milli, memory_milli,
+              latency_p95_milli, replicas_milli);
+        for (a, b) in self.throughput.iter_mut().zip(other.throughput.iter()) {
+            *a += b * sign;
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == HourStats::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throughput_buckets_are_half_octaves() {
+        // Worked by hand: k = floor(2·log2 r) + 1.
+        assert_eq!(throughput_bucket(0.0), 0);
+        assert_eq!(throughput_bucket(-1.0), 0);
+        assert_eq!(throughput_bucket(f64::NAN), 0);
+        assert_eq!(throughput_bucket(0.3), 1);
+        assert_eq!(throughput_bucket(1.0), 1);
+        assert_eq!(throughput_bucket(1.5), 2); // 2·0.585 = 1.17 → 1 + 1
+        assert_eq!(throughput_bucket(2.0), 3);
+        assert_eq!(throughput_bucket(100.0), 14); // 2·6.64 = 13.29 → 13 + 1
+        assert_eq!(throughput_bucket(1e12), THROUGHPUT_BUCKETS - 1);
+        assert!((throughput_bucket_upper(3) - 2f64.powf(1.5)).abs() < 1e-12);
+        assert!(100.0 < throughput_bucket_upper(14) && throughput_bucket_upper(13) <= 100.0);
+    }
+
+    #[test]
+    fn a_minute_adds_and_retracts_exactly() {
+        let mut s = MetricSample::empty(
+            "ep".into(),
+            DateTime::<Utc>::MIN_UTC,
+            RowRef {
+                file: "t".into(),
+                row: 1,
+            },
+        );
+        s.requests = Some(30.0);
+        s.gpu_utilization_pct = Some(65.0);
+        s.cpu_utilization_pct = Some(0.1);
+        let one = HourStats::of(&s);
+        assert_eq!(
+            (one.minutes, one.active_minutes, one.gpu_active_milli),
+            (1, 1, 65_000)
+        );
+        assert_eq!((one.cpu_milli, one.memory_minutes), (100, 0));
+        let mut acc = HourStats::default();
+        acc.add(&one, 1);
+        acc.add(&one, 1);
+        assert_eq!(acc.requests_milli, 60_000);
+        acc.add(&one, -1);
+        acc.add(&one, -1);
+        assert!(acc.is_zero());
+        // A CPU endpoint's empty GPU cell is not measured, not zero.
+        s.accelerator = Some("none".into());
+        s.gpu_utilization_pct = None;
+        let cpu = HourStats::of(&s);
+        assert_eq!((cpu.cpu_only_minutes, cpu.gpu_minutes), (1, 0));
+    }
+}
