@@ -23,7 +23,9 @@
 
 pub mod money;
 pub mod pipeline;
+pub mod recommendations;
 pub mod rollups;
+pub mod signals;
 
 pub use money::Amounts;
 pub use pipeline::{

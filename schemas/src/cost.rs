@@ -156,6 +156,17 @@ pub enum PricingModel {
 }
 
 impl PricingModel {
+    /// The wire name (`on_demand`, `savings_plan`, ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            PricingModel::OnDemand => "on_demand",
+            PricingModel::Reservation => "reservation",
+            PricingModel::SavingsPlan => "savings_plan",
+            PricingModel::CommittedUse => "committed_use",
+            PricingModel::Spot => "spot",
+        }
+    }
+
     /// The FOCUS pricing category of this model.
     pub fn category(self) -> PricingCategory {
         match self {
