@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use burnrate_schemas::{PricingModel, Provider};
+use burnrate_schemas::{ChargeCategory, DailyCostKey, PricingModel, Provider};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
@@ -42,6 +42,23 @@ pub struct CostDay {
     pub resource_id: String,
     pub currency: String,
     pub pricing_model: Option<PricingModel>,
+}
+
+impl CostDay {
+    /// The day of a rollup row that counts toward a resource's cost: usage of a named
+    /// resource (purchases, taxes and credits are not what a resource runs at).
+    pub fn of(key: &DailyCostKey) -> Option<CostDay> {
+        if key.charge_category != ChargeCategory::Usage {
+            return None;
+        }
+        Some(CostDay {
+            day: key.day,
+            provider: key.provider,
+            resource_id: key.resource_id.clone()?,
+            currency: key.currency.clone(),
+            pricing_model: key.pricing_model,
+        })
+    }
 }
 
 /// The cost signal of one resource.

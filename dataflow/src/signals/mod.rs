@@ -14,11 +14,13 @@
 //! resource's summed stats (and hour-of-week slots, and cost days), in these files.
 
 pub mod activity;
+pub mod batch;
 pub mod cost;
 pub mod coverage;
 pub mod hour_of_week;
 pub mod throughput;
 pub mod utilization;
+pub mod window;
 
 use burnrate_schemas::HourStats;
 
@@ -28,6 +30,7 @@ pub use coverage::Coverage;
 pub use hour_of_week::{Profile, hour_of_week};
 pub use throughput::Throughput;
 pub use utilization::{Gpu, Utilization};
+pub use window::{Window, minute_of};
 
 /// Every signal of one resource at one moment.
 #[derive(Debug, Clone, PartialEq)]

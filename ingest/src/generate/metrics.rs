@@ -119,7 +119,8 @@ fn minute(
             }
         }
         Pattern::SteadyOnDemand => (noise(45.0, 55.0), Some(noise(68.0, 74.0))),
-        Pattern::CpuOnly => (noise(20.0, 40.0), None),
+        // A busy CPU endpoint follows the day like a healthy one (no steady demand to commit to).
+        Pattern::CpuOnly => (30.0 * diurnal(hour) * noise(0.9, 1.1), None),
     };
     let requests = requests.round() as u32;
     let (latency_ms, errors) = if requests > 0 {
