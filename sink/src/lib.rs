@@ -6,7 +6,7 @@
 //! classified by error code, commit-after-write).
 //! Every writer is idempotent, so a replay after a crash changes nothing.
 //!
-//! It depends on `schemas` only: it stores rollup rows and opaque input-log blobs, and
+//! Of our crates it depends on `schemas` only: it stores rollup rows and opaque input-log blobs, and
 //! never sees a dataflow type.
 
 pub mod embedded;

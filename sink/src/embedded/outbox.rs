@@ -129,8 +129,16 @@ impl EmbeddedStore {
         };
         let mut out = Vec::new();
         for entry in outbox.iter().map_err(store_err)? {
-            let (_, v) = entry.map_err(store_err)?;
-            let event: Event = serde_json::from_slice(v.value())?;
+            let (k, v) = entry.map_err(store_err)?;
+            // One undecodable entry must not stop every other event from being sent: it
+            // stays in the outbox, named in the log, for a person to look at.
+            let event: Event = match serde_json::from_slice(v.value()) {
+                Ok(event) => event,
+                Err(error) => {
+                    tracing::error!(key = k.value(), %error, "webhook outbox entry does not decode; skipped");
+                    continue;
+                }
+            };
             let mut states = BTreeMap::new();
             if let Some(deliveries) = &deliveries {
                 // '\n' + 1 = '\u{b}': the range holds exactly this event's rows.
@@ -231,4 +239,29 @@ fn all_final(
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_undecodable_outbox_entry_is_skipped_not_fatal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        let txn = store.writer().expect("writer").begin_write().expect("txn");
+        txn.open_table(OUTBOX)
+            .expect("table")
+            .insert("evt_broken", b"{not json".as_slice())
+            .expect("insert");
+        txn.commit().expect("commit");
+        assert!(store.outbox().expect("outbox reads").is_empty());
+        assert_eq!(
+            store
+                .webhook_delivery("evt_broken", "http://h/")
+                .expect("read"),
+            None
+        );
+        assert!(store.dead_letters().expect("read").is_empty());
+    }
 }
