@@ -1,13 +1,16 @@
 //! # burnrate-sink
 //!
 //! Where the job's changes land: the embedded durable store (the default, [`embedded`]),
-//! and later the ClickHouse writer (batching, retries classified by error code,
-//! commit-after-write) and the webhook notifier (HMAC signing, retries, dead letters).
+//! the webhook notifier that drains its outbox ([`webhooks`]: Standard Webhooks signing,
+//! retries with backoff, dead letters), and later the ClickHouse writer (batching, retries
+//! classified by error code, commit-after-write).
 //! Every writer is idempotent, so a replay after a crash changes nothing.
 //!
-//! It depends on `schemas` only: it stores rollup rows and opaque input-log blobs, and
+//! Of our crates it depends on `schemas` only: it stores rollup rows and opaque input-log blobs, and
 //! never sees a dataflow type.
 
 pub mod embedded;
+pub mod webhooks;
 
-pub use embedded::{DeliveryInfo, EmbeddedStore, StoreError};
+pub use embedded::{DeliveryInfo, DeliveryState, EmbeddedStore, StoreError};
+pub use webhooks::{Notifier, RunStats, WebhookConfig, WebhookError};

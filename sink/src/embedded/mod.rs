@@ -30,6 +30,10 @@ use redb::{
 };
 use serde::{Deserialize, Serialize};
 
+mod outbox;
+
+pub use outbox::DeliveryState;
+
 const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
 const DELIVERIES: TableDefinition<'static, u64, &'static str> = TableDefinition::new("deliveries");
 const PARTS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("delivery_parts");
@@ -41,9 +45,13 @@ const DAILY_COST: TableDefinition<'static, &'static str, &'static str> =
 pub(crate) const OUTBOX: TableDefinition<'static, &'static str, &'static [u8]> =
     TableDefinition::new("webhook_outbox");
 
+/// Events that could not be delivered to one webhook URL: `event_id + "\n" + url` →
+/// `schemas::DeadLetter` as JSON. Written by the notifier, read by `dead_letters()`.
+pub(crate) const DEAD_LETTERS: TableDefinition<'static, &'static str, &'static [u8]> =
+    TableDefinition::new("webhook_dead_letters");
+
 /// Enqueues a webhook event inside the caller's write transaction. Enqueuing the same
 /// event id again overwrites it with the same content (ids are derived from the change).
-#[allow(dead_code)] // used by the recommendation lifecycle (in progress)
 pub(crate) fn enqueue_event(
     txn: &redb::WriteTransaction,
     event: &burnrate_schemas::Event,
@@ -164,6 +172,10 @@ impl EmbeddedStore {
             txn.open_table(DELIVERIES).map_err(store_err)?;
             txn.open_table(PARTS).map_err(store_err)?;
             txn.open_table(DAILY_COST).map_err(store_err)?;
+            txn.open_table(OUTBOX).map_err(store_err)?;
+            txn.open_table(outbox::WEBHOOK_DELIVERIES)
+                .map_err(store_err)?;
+            txn.open_table(DEAD_LETTERS).map_err(store_err)?;
         }
         txn.commit().map_err(store_err)?;
         Ok(EmbeddedStore {
