@@ -14,6 +14,9 @@
 //!   (same finding, still active) changes nothing and announces nothing, so applying the
 //!   same changes twice, or again after a restart, gives no second event. The only thing
 //!   a confirmation refreshes is `expires_at` (it is a confirmation), without a revision.
+//! - **`expires_at` follows the latest computation**: `now + ttl` when it was given a ttl,
+//!   none when it was not (no ttl means no expiry, and a reactivated recommendation must
+//!   not keep a deadline that already passed).
 //! - **Events in the same transaction.** Every change appends to the history, bumps the
 //!   revision and puts its [`Event`] in the outbox inside the write transaction that
 //!   stores it, so an event exists exactly when its change does (see `enqueue_event`).
@@ -129,7 +132,7 @@ fn apply_target(
             let entry = match rec.state {
                 State::Active if rec.finding == finding => {
                     // A confirmation: refresh the expiry only, announce nothing.
-                    if expires_at.is_some() && rec.expires_at != expires_at {
+                    if rec.expires_at != expires_at {
                         rec.expires_at = expires_at;
                         return Some((rec, None));
                     }
@@ -141,9 +144,7 @@ fn apply_target(
             rec.savings_percent = finding.savings_percent();
             rec.finding = finding;
             rec.state = State::Active;
-            if expires_at.is_some() {
-                rec.expires_at = expires_at;
-            }
+            rec.expires_at = expires_at;
             let (rec, event) = record(rec, now, entry, None, EventKind::Updated);
             Some((rec, Some(event)))
         }
@@ -182,8 +183,8 @@ fn read_all<T: serde::de::DeserializeOwned>(
 
 impl EmbeddedStore {
     /// Applies one epoch's finding changes in one transaction and returns the events it
-    /// enqueued (see the module docs for the rules). `expires_at` becomes `now + ttl` on
-    /// every create, update, reactivation and confirmation when `ttl` is given.
+    /// enqueued (see the module docs for the rules). `expires_at` becomes `now + ttl` (or
+    /// none without a ttl) on every create, update, reactivation and confirmation.
     pub fn apply_findings(
         &self,
         changes: &[(Finding, isize)],

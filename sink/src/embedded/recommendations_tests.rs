@@ -375,6 +375,18 @@ fn expiry_marks_unconfirmed_recommendations_and_a_new_finding_revives_them() {
         history(&store, &f.id()),
         vec!["created", "expired", "reactivated"]
     );
+    // Revived by a computation without a ttl, it keeps no passed deadline.
+    let rec = store
+        .recommendation(&f.id())
+        .expect("read")
+        .expect("stored");
+    assert_eq!((rec.state, rec.expires_at), (State::Active, None));
+    assert!(
+        store
+            .expire(t0() + Duration::days(30))
+            .expect("expire")
+            .is_empty()
+    );
 }
 
 #[test]
