@@ -8,8 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Result;
-use burnrate_api::{Store, StoreFailure};
-use burnrate_schemas::DailyCostRow;
+use burnrate_api::{StatusChangeError, Store, StoreFailure};
+use burnrate_schemas::{DailyCostRow, DeadLetter, Recommendation, Status};
 use burnrate_sink::EmbeddedStore;
 use chrono::NaiveDate;
 
@@ -52,5 +52,32 @@ impl Store for EmbeddedReader {
 
     fn ping(&self) -> Result<(), StoreFailure> {
         self.0.ping().map_err(failure)
+    }
+
+    fn recommendations(&self) -> Result<Vec<Recommendation>, StoreFailure> {
+        self.0.recommendations().map_err(failure)
+    }
+
+    fn recommendation(&self, id: &str) -> Result<Option<Recommendation>, StoreFailure> {
+        self.0.recommendation(id).map_err(failure)
+    }
+
+    /// The change's webhook event is already in the store's outbox (same transaction), so
+    /// only the recommendation is handed back.
+    fn set_status(
+        &self,
+        id: &str,
+        status: Status,
+        reason: Option<String>,
+    ) -> Result<Option<Recommendation>, StatusChangeError> {
+        match self.0.set_status(id, status, reason, chrono::Utc::now()) {
+            Ok(changed) => Ok(changed.map(|(rec, _event)| rec)),
+            Err(burnrate_sink::StoreError::ReadOnly) => Err(StatusChangeError::ReadOnly),
+            Err(e) => Err(StatusChangeError::Store(failure(e))),
+        }
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreFailure> {
+        self.0.dead_letters().map_err(failure)
     }
 }

@@ -3,14 +3,27 @@
 //! Each problem has a `type` URI naming its kind (stable, for clients to branch on), a
 //! `title` (the same for every problem of that kind), the HTTP `status`, and a `detail` that
 //! says what was wrong with this request. Parameter problems add the extension members
-//! `parameter` and `value`, so a client can point at the offending input.
+//! `parameter` and `value`, so a client can point at the offending input; a request body
+//! with several bad parts (pushed metric samples) adds `errors`, one entry per bad field.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::StoreFailure;
+use crate::{StatusChangeError, StoreFailure};
+
+/// One bad field of one item of a request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct InvalidField {
+    /// The item's position in the request, from 0.
+    pub index: usize,
+    /// The field at fault; absent when the item as a whole is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong with it.
+    pub detail: String,
+}
 
 /// The problem document (RFC 9457 §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -30,6 +43,9 @@ pub struct Problem {
     /// The value it had.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Every bad field of a request body, for body problems that list them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<InvalidField>>,
 }
 
 /// An error a handler returns; becomes a problem+json response. Boxed: errors are rare and
@@ -48,6 +64,7 @@ impl AppError {
             detail,
             parameter: None,
             value: None,
+            errors: None,
         }))
     }
 
@@ -67,6 +84,48 @@ impl AppError {
     /// A request that asks for no known resource (404).
     pub fn not_found(detail: String) -> AppError {
         AppError::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    /// A request body that cannot be used as a whole (400).
+    pub fn invalid_body(detail: String) -> AppError {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "Invalid request body",
+            detail,
+        )
+    }
+
+    /// A request body larger than the endpoint takes (413).
+    pub fn too_large(detail: String) -> AppError {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Request too large",
+            detail,
+        )
+    }
+
+    /// A well-formed body with items that do not validate, each listed (422).
+    pub fn invalid_items(detail: String, errors: Vec<InvalidField>) -> AppError {
+        let mut e = AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-items",
+            "Invalid items in the request body",
+            detail,
+        );
+        e.0.errors = Some(errors);
+        e
+    }
+
+    /// A write asked of a process that only reads (503: another process can do it).
+    pub fn read_only(detail: String) -> AppError {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "read-only",
+            "This server does not write",
+            detail,
+        )
     }
 
     /// The store did not answer (503: the request may succeed later).
@@ -91,6 +150,21 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl From<StoreFailure> for AppError {
+    fn from(e: StoreFailure) -> AppError {
+        AppError::store(e)
+    }
+}
+
+impl From<StatusChangeError> for AppError {
+    fn from(e: StatusChangeError) -> AppError {
+        match e {
+            StatusChangeError::ReadOnly => AppError::read_only(e.to_string()),
+            StatusChangeError::Store(e) => AppError::store(e),
+        }
     }
 }
 
@@ -119,7 +193,21 @@ pub async fn not_found_fallback(uri: axum::http::Uri) -> AppError {
     AppError::not_found(format!("no route for {}", uri.path()))
 }
 
-/// A known path asked with another method (every endpoint is GET) gets a problem document.
+/// The one method a known path answers: POST for the actions and the metrics push, GET
+/// for everything else.
+fn allowed_method(path: &str) -> &'static str {
+    const ACTIONS: [&str; 4] = ["/accept", "/reject", "/implemented", "/dismiss"];
+    let action =
+        path.starts_with("/api/v1/recommendations/") && ACTIONS.iter().any(|a| path.ends_with(a));
+    if action || path == "/api/v1/metrics" {
+        "POST"
+    } else {
+        "GET"
+    }
+}
+
+/// A known path asked with another method gets a problem document naming the one it
+/// answers.
 pub async fn method_not_allowed_fallback(
     method: axum::http::Method,
     uri: axum::http::Uri,
@@ -128,6 +216,10 @@ pub async fn method_not_allowed_fallback(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "Method not allowed",
-        format!("{} answers GET only, not {method}", uri.path()),
+        format!(
+            "{} answers {} only, not {method}",
+            uri.path(),
+            allowed_method(uri.path())
+        ),
     )
 }

@@ -2,13 +2,19 @@
 //!
 //! What readers are told, and the HTTP surface that tells them. [`router`] builds the axum
 //! `Router` (no server inside: the binary binds and serves it) over an [`AppState`] that
-//! holds the [`Store`] and the metrics registry.
+//! holds the [`Store`], the metrics registry and, in a process that runs the job, the
+//! [`MetricsIngest`] that pushed samples go to.
 //!
 //! | route | handler | module |
 //! |---|---|---|
 //! | `GET /api/v1/ai-costs/summary` | `summary_get` | [`summary`] |
 //! | `GET /api/v1/ai-costs/trends` | `trends_get` | [`trends`] |
 //! | `GET /api/v1/ai-costs/resources/{resource_id}/costs` | `resource_costs_get` | [`resources`] |
+//! | `GET /api/v1/recommendations` | `recommendations_get` | [`recommendations`] |
+//! | `GET /api/v1/recommendations/{id}` | `recommendation_get` | [`recommendations`] |
+//! | `POST /api/v1/recommendations/{id}/accept` (`reject`, `implemented`, `dismiss`) | `recommendation_accept_post`, ... | [`recommendations`] |
+//! | `GET /api/v1/webhooks/dead-letters` | `dead_letters_get` | [`recommendations`] |
+//! | `POST /api/v1/metrics` | `metrics_post` | [`metrics_push`] |
 //! | `GET /livez`, `GET /readyz` | `livez_get`, `readyz_get` | [`health`] |
 //! | `GET /metrics` | `metrics_get` | [`metrics`] |
 //! | `GET /api/v1/openapi.json` | `openapi_get` | [`openapi`] |
@@ -34,8 +40,10 @@
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod metrics_push;
 pub mod openapi;
 pub mod params;
+pub mod recommendations;
 pub mod resources;
 pub mod summary;
 pub mod trends;
@@ -43,8 +51,8 @@ pub mod trends;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
-use burnrate_schemas::DailyCostRow;
+use axum::routing::{get, post};
+use burnrate_schemas::{DailyCostRow, DeadLetter, MetricSample, Recommendation, Status};
 
 pub use error::AppError;
 pub use summary::{Breakdown, CostQuery, CostType, Scope, Summary, summarize};
@@ -65,6 +73,31 @@ pub trait Store: Send + Sync {
 
     /// Answers a trivial query (for `/readyz`).
     fn ping(&self) -> Result<(), StoreFailure>;
+
+    /// Every recommendation, in any state.
+    fn recommendations(&self) -> Result<Vec<Recommendation>, StoreFailure>;
+
+    /// One recommendation, `None` when the id is unknown.
+    fn recommendation(&self, id: &str) -> Result<Option<Recommendation>, StoreFailure>;
+
+    /// Records a person's verdict and returns the recommendation as it now is (`None` when
+    /// the id is unknown). Setting the status and reason it already has changes nothing.
+    fn set_status(
+        &self,
+        id: &str,
+        status: Status,
+        reason: Option<String>,
+    ) -> Result<Option<Recommendation>, StatusChangeError>;
+
+    /// Webhook events that could not be delivered after every retry.
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreFailure>;
+}
+
+/// Where pushed metric samples go: the running job's metrics input. Object-safe; the API
+/// holds an `Option<Arc<dyn MetricsIngest>>`, `None` in a process that only reads.
+pub trait MetricsIngest: Send + Sync {
+    /// Takes a whole request's validated samples (all or nothing).
+    fn push(&self, samples: Vec<MetricSample>) -> Result<(), StoreFailure>;
 }
 
 /// A store that could not answer.
@@ -72,11 +105,26 @@ pub trait Store: Send + Sync {
 #[error("the store could not be read: {0}")]
 pub struct StoreFailure(pub String);
 
+/// Why a status change was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusChangeError {
+    /// This process only reads the store; another process (`burnrate run`) writes it.
+    #[error(
+        "this server only reads the store; status changes need `burnrate run` (or `demo`), \
+         which serves the API over the store it writes"
+    )]
+    ReadOnly,
+    #[error(transparent)]
+    Store(#[from] StoreFailure),
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<metrics::Registry>,
+    /// Where `POST /api/v1/metrics` sends samples; `None` answers 503.
+    pub metrics_ingest: Option<Arc<dyn MetricsIngest>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -86,12 +134,19 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// A state over `store` with a fresh metrics registry.
+    /// A state over `store` with a fresh metrics registry and no metrics input.
     pub fn new(store: Arc<dyn Store>) -> AppState {
         AppState {
             store,
             metrics: Arc::new(metrics::Registry::default()),
+            metrics_ingest: None,
         }
+    }
+
+    /// The same state, sending pushed samples to `ingest`.
+    pub fn with_metrics_ingest(mut self, ingest: Arc<dyn MetricsIngest>) -> AppState {
+        self.metrics_ingest = Some(ingest);
+        self
     }
 }
 
@@ -103,6 +158,40 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/ai-costs/resources/{resource_id}/costs",
             get(resources::resource_costs_get),
+        )
+        .route(
+            "/api/v1/recommendations",
+            get(recommendations::recommendations_get),
+        )
+        .route(
+            "/api/v1/recommendations/{id}",
+            get(recommendations::recommendation_get),
+        )
+        .route(
+            "/api/v1/recommendations/{id}/accept",
+            post(recommendations::recommendation_accept_post),
+        )
+        .route(
+            "/api/v1/recommendations/{id}/reject",
+            post(recommendations::recommendation_reject_post),
+        )
+        .route(
+            "/api/v1/recommendations/{id}/implemented",
+            post(recommendations::recommendation_implemented_post),
+        )
+        .route(
+            "/api/v1/recommendations/{id}/dismiss",
+            post(recommendations::recommendation_dismiss_post),
+        )
+        .route(
+            "/api/v1/webhooks/dead-letters",
+            get(recommendations::dead_letters_get),
+        )
+        .route(
+            "/api/v1/metrics",
+            post(metrics_push::metrics_post).layer(axum::extract::DefaultBodyLimit::max(
+                metrics_push::MAX_BODY_BYTES,
+            )),
         )
         .route("/api/v1/openapi.json", get(openapi::openapi_get))
         .route("/livez", get(health::livez_get))
@@ -118,12 +207,15 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Runs a store call on the blocking pool, so a slow store never stalls the async workers.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreFailure> + Send + 'static,
-) -> Result<T, AppError> {
+pub(crate) async fn blocking<T: Send + 'static, E: Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, AppError>
+where
+    AppError: From<E>,
+{
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(AppError::store(e)),
+        Ok(Err(e)) => Err(AppError::from(e)),
         Err(e) => Err(AppError::internal(format!("the store call failed: {e}"))),
     }
 }
@@ -133,3 +225,6 @@ pub(crate) mod testing;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod recommendations_tests;

@@ -8,8 +8,10 @@ use axum::Json;
 use chrono::NaiveDate;
 use utoipa::{IntoParams, OpenApi};
 
-use crate::error::Problem;
+use crate::error::{InvalidField, Problem};
 use crate::health::Health;
+use crate::metrics_push::Accepted;
+use crate::recommendations::{DeadLetters, RecommendationList, VerdictBody};
 use crate::resources::{DailyPoint, ResourceCosts, RunRate};
 use crate::summary::{Breakdown, CostType, Scope, Summary};
 use crate::trends::{Granularity, TrendPoint, Trends};
@@ -62,6 +64,28 @@ pub struct ResourceParams {
     cost_type: Option<CostType>,
 }
 
+/// The filters of the recommendation list (see `crate::recommendations`).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct RecommendationParams {
+    /// Provider codes (`aws`, `azure`, `gcp`, `oci`, `other`); repeatable. Default: all.
+    cloud_provider: Option<Vec<String>>,
+    /// `rightsize`, `purchase_commitment`, `schedule`, `autoscale`, `decommission`,
+    /// `scale_to_zero`; repeatable. Default: all.
+    recommendation_type: Option<Vec<String>>,
+    /// `low`, `medium`, `high`; repeatable. Default: all.
+    priority: Option<Vec<String>>,
+    /// `pending`, `accepted`, `rejected`, `implemented`, `dismissed`; repeatable. Default:
+    /// all.
+    status: Option<Vec<String>>,
+    /// `active`, `withdrawn`, `expired` or `all`; repeatable. Default: `active`.
+    state: Option<Vec<String>>,
+    /// Minimum estimated monthly savings (a decimal, in each recommendation's currency).
+    #[param(value_type = Option<String>, example = "100")]
+    min_savings: Option<String>,
+}
+
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
@@ -74,6 +98,14 @@ pub struct ResourceParams {
         crate::summary::summary_get,
         crate::trends::trends_get,
         crate::resources::resource_costs_get,
+        crate::recommendations::recommendations_get,
+        crate::recommendations::recommendation_get,
+        crate::recommendations::recommendation_accept_post,
+        crate::recommendations::recommendation_reject_post,
+        crate::recommendations::recommendation_implemented_post,
+        crate::recommendations::recommendation_dismiss_post,
+        crate::recommendations::dead_letters_get,
+        crate::metrics_push::metrics_post,
         crate::health::livez_get,
         crate::health::readyz_get,
         crate::metrics::metrics_get,
@@ -81,10 +113,14 @@ pub struct ResourceParams {
     ),
     components(schemas(
         Summary, Breakdown, Scope, CostType, Trends, TrendPoint, Granularity,
-        ResourceCosts, DailyPoint, RunRate, Health, Problem
+        ResourceCosts, DailyPoint, RunRate, Health, Problem, InvalidField,
+        RecommendationList, VerdictBody, DeadLetters, Accepted
     )),
     tags(
         (name = "costs", description = "Cost summaries, trends and per-resource costs"),
+        (name = "recommendations", description = "Recommendations, verdicts on them, \
+            and webhook dead letters"),
+        (name = "metrics", description = "Per-minute inference metrics pushed to the job"),
         (name = "health", description = "Liveness, readiness, metrics and this document"),
     )
 )]

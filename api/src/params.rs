@@ -147,6 +147,30 @@ impl RawParams {
     }
 }
 
+impl RawParams {
+    /// Every value of a repeated parameter, each one of a fixed set of words
+    /// (case-insensitive); anything else is a 400 naming the parameter and the words.
+    pub fn choices<T: Copy>(&self, name: &str, options: &[(&str, T)]) -> Result<Vec<T>, AppError> {
+        self.list(name)?
+            .iter()
+            .map(|v| {
+                options
+                    .iter()
+                    .find(|(word, _)| word.eq_ignore_ascii_case(v))
+                    .map(|(_, t)| *t)
+                    .ok_or_else(|| {
+                        let words: Vec<&str> = options.iter().map(|(w, _)| *w).collect();
+                        AppError::invalid_parameter(
+                            name,
+                            v,
+                            format!("{name} must be one of {}, got {v:?}", words.join(", ")),
+                        )
+                    })
+            })
+            .collect()
+    }
+}
+
 /// The inclusive day range from optional ends, with the documented defaults.
 pub fn date_range(
     start: Option<NaiveDate>,

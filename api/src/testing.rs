@@ -1,18 +1,19 @@
 //! An in-memory [`Store`] and row builders for the handler tests.
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use burnrate_schemas::{
-    ChargeCategory, CostCategory, DailyCostKey, DailyCostRow, Provider, Totals,
+    ChargeCategory, CostCategory, DailyCostKey, DailyCostRow, DeadLetter, HistoryEntry,
+    MetricSample, Provider, Recommendation, Status, Totals,
 };
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use tower::ServiceExt;
 
-use crate::{AppState, Store, StoreFailure, router};
+use crate::{AppState, MetricsIngest, StatusChangeError, Store, StoreFailure, router};
 
 pub fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
@@ -81,11 +82,15 @@ pub fn resource_row(
     r
 }
 
-/// Rows held in memory; `fail` makes every call fail like an unreachable store.
+/// Rows held in memory; `fail` makes every call fail like an unreachable store, and
+/// `read_only` refuses status changes like a store another process writes.
 #[derive(Debug, Default)]
 pub struct MemStore {
     pub rows: Vec<DailyCostRow>,
     pub fail: bool,
+    pub recs: Mutex<Vec<Recommendation>>,
+    pub dead_letters: Vec<DeadLetter>,
+    pub read_only: bool,
 }
 
 impl MemStore {
@@ -125,6 +130,75 @@ impl Store for MemStore {
 
     fn ping(&self) -> Result<(), StoreFailure> {
         self.check()
+    }
+
+    fn recommendations(&self) -> Result<Vec<Recommendation>, StoreFailure> {
+        self.check()?;
+        Ok(self.recs.lock().expect("lock").clone())
+    }
+
+    fn recommendation(&self, id: &str) -> Result<Option<Recommendation>, StoreFailure> {
+        self.check()?;
+        Ok(self
+            .recs
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|r| r.id == id)
+            .cloned())
+    }
+
+    /// The lifecycle's status rule in memory: a change records history and a revision,
+    /// the same status and reason again changes nothing.
+    fn set_status(
+        &self,
+        id: &str,
+        status: Status,
+        reason: Option<String>,
+    ) -> Result<Option<Recommendation>, StatusChangeError> {
+        self.check()?;
+        if self.read_only {
+            return Err(StatusChangeError::ReadOnly);
+        }
+        let mut recs = self.recs.lock().expect("lock");
+        let Some(r) = recs.iter_mut().find(|r| r.id == id) else {
+            return Ok(None);
+        };
+        if r.status != status || r.status_reason != reason {
+            r.status = status;
+            r.status_reason = reason.clone();
+            r.revision += 1;
+            r.history.push(HistoryEntry {
+                at: chrono::Utc::now(),
+                event: format!("status:{}", status.code()),
+                status,
+                state: r.state,
+                reason,
+            });
+        }
+        Ok(Some(r.clone()))
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreFailure> {
+        self.check()?;
+        Ok(self.dead_letters.clone())
+    }
+}
+
+/// A metrics input that keeps what it is given (or refuses it, with `fail`).
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub samples: Mutex<Vec<MetricSample>>,
+    pub fail: bool,
+}
+
+impl MetricsIngest for Collected {
+    fn push(&self, samples: Vec<MetricSample>) -> Result<(), StoreFailure> {
+        if self.fail {
+            return Err(StoreFailure("the job's input is closed".into()));
+        }
+        self.samples.lock().expect("lock").extend(samples);
+        Ok(())
     }
 }
 

@@ -1,12 +1,14 @@
 //! # The embedded store (the default)
 //!
-//! One file, `<data-dir>/burnrate.redb`, holding two things:
+//! One file, `<data-dir>/burnrate.redb`, holding:
 //! - **The input log**: every completed delivery, as the parts the job consumed (an opaque
 //!   blob the caller encodes) plus a small JSON description. On start the job is rebuilt
 //!   by replaying the log, so a restatement arriving after a restart still retracts what
 //!   the delivery before it contributed.
 //! - **The rollups** the job maintains (`daily_cost`), which readers (`summary`, the API)
 //!   query without running the job.
+//! - **The recommendations** with their lifecycle, and the webhook outbox and dead letters
+//!   (`recommendations.rs`).
 //!
 //! Why redb: a pure-Rust, ACID key-value store with copy-on-write B-trees; a commit is
 //! durable when it returns (fsync), a crash leaves the last committed state, readers never
@@ -44,6 +46,10 @@ const DAILY_COST: TableDefinition<'static, &'static str, &'static str> =
 /// enqueued exactly when its change is committed; the webhook notifier drains it.
 pub(crate) const OUTBOX: TableDefinition<'static, &'static str, &'static [u8]> =
     TableDefinition::new("webhook_outbox");
+/// Webhook events that failed for good: `event_id + "\n" + url` → `schemas::DeadLetter` as
+/// JSON. The webhook notifier writes it; the API lists it (`EmbeddedStore::dead_letters`).
+pub(crate) const DEAD_LETTERS: TableDefinition<'static, &'static str, &'static [u8]> =
+    TableDefinition::new("webhook_dead_letters");
 
 /// Events that could not be delivered to one webhook URL: `event_id + "\n" + url` →
 /// `schemas::DeadLetter` as JSON. Written by the notifier, read by `dead_letters()`.
@@ -381,6 +387,8 @@ fn apply_changes(
 fn db_err(e: redb::TransactionError) -> StoreError {
     store_err(e)
 }
+
+mod recommendations;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,374 @@
+//! Recommendations: the list, one by id, a person's verdict on one, and the webhook dead
+//! letters.
+//!
+//! Rules of `GET /api/v1/recommendations`:
+//! - Filters are repeated keys (`status=pending&status=accepted`): values of one parameter
+//!   are alternatives, different parameters must all hold. `cloud_provider` (provider
+//!   codes), `recommendation_type` (`rightsize`, `purchase_commitment`, `schedule`,
+//!   `autoscale`, `decommission`, `scale_to_zero`), `priority` (`low`, `medium`, `high`),
+//!   `status` (`pending`, `accepted`, `rejected`, `implemented`, `dismissed`), `state`
+//!   (`active`, `withdrawn`, `expired`, or `all`). Values are case-insensitive; any other
+//!   value, or an unknown parameter, is a 400 naming the parameter and the allowed values.
+//! - **`state` defaults to `active`**: what the latest computation still finds is what a
+//!   person acts on; withdrawn and expired ones are kept for the record and shown with
+//!   `state=withdrawn`, `state=expired` or `state=all`.
+//! - `min_savings` (a decimal, given once) keeps recommendations whose estimated monthly
+//!   savings are at least that, in the recommendation's own currency.
+//! - Sorted by estimated monthly savings, largest first, then by id. Amounts of different
+//!   currencies are compared as numbers (no conversion is made); the totals are kept per
+//!   currency and never added across currencies.
+//!
+//! The verdict endpoints (`accept`, `reject`, `implemented`, `dismiss`) take an optional
+//! JSON body `{"reason": "..."}`; `reject` requires a non-empty reason (a rejection without
+//! one teaches nobody anything). Setting the status and reason a recommendation already has
+//! changes nothing (no new revision, no second webhook), so a retried request is harmless.
+//! A server that only reads the store (`burnrate serve`) answers 503: the process running
+//! the job (`burnrate run`) owns the writes.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use burnrate_schemas::{
+    DeadLetter, Priority, Provider, Recommendation, RecommendationType, State as RecState, Status,
+};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{AppError, Problem};
+use crate::params::RawParams;
+use crate::{AppState, blocking};
+
+/// The query parameters of the list.
+pub const LIST_PARAMS: [&str; 6] = [
+    "cloud_provider",
+    "recommendation_type",
+    "priority",
+    "status",
+    "state",
+    "min_savings",
+];
+
+const PROVIDERS: [(&str, Provider); 5] = [
+    ("aws", Provider::Aws),
+    ("azure", Provider::Azure),
+    ("gcp", Provider::Gcp),
+    ("oci", Provider::Oci),
+    ("other", Provider::Other),
+];
+const PRIORITIES: [(&str, Priority); 3] = [
+    ("low", Priority::Low),
+    ("medium", Priority::Medium),
+    ("high", Priority::High),
+];
+/// `None` is `all`.
+const STATES: [(&str, Option<RecState>); 4] = [
+    ("active", Some(RecState::Active)),
+    ("withdrawn", Some(RecState::Withdrawn)),
+    ("expired", Some(RecState::Expired)),
+    ("all", None),
+];
+
+/// The longest reason kept, in characters.
+pub const MAX_REASON_CHARS: usize = 2000;
+
+/// A selection of recommendations; empty lists select everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecommendationQuery {
+    pub providers: Vec<Provider>,
+    pub types: Vec<RecommendationType>,
+    pub priorities: Vec<Priority>,
+    pub statuses: Vec<Status>,
+    /// `None` selects every state.
+    pub states: Option<Vec<RecState>>,
+    pub min_savings: Option<Decimal>,
+}
+
+impl RecommendationQuery {
+    /// The selection of a query string (see the module docs).
+    pub fn parse(p: &RawParams) -> Result<RecommendationQuery, AppError> {
+        p.reject_unknown(&LIST_PARAMS)?;
+        let types: Vec<(&str, RecommendationType)> = RecommendationType::ALL
+            .iter()
+            .map(|t| (t.code(), *t))
+            .collect();
+        let statuses: Vec<(&str, Status)> = Status::ALL.iter().map(|s| (s.code(), *s)).collect();
+        let states = p.choices("state", &STATES)?;
+        let states = if states.is_empty() {
+            Some(vec![RecState::Active])
+        } else {
+            // `all` among the values selects everything.
+            states.into_iter().collect::<Option<Vec<_>>>()
+        };
+        let min_savings = p
+            .single("min_savings")?
+            .map(|v| {
+                Decimal::from_str(v.trim()).map_err(|_| {
+                    AppError::invalid_parameter(
+                        "min_savings",
+                        v,
+                        format!("min_savings must be a decimal number such as 100.50, got {v:?}"),
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(RecommendationQuery {
+            providers: p.choices("cloud_provider", &PROVIDERS)?,
+            types: p.choices("recommendation_type", &types)?,
+            priorities: p.choices("priority", &PRIORITIES)?,
+            statuses: p.choices("status", &statuses)?,
+            states,
+            min_savings,
+        })
+    }
+
+    pub fn matches(&self, r: &Recommendation) -> bool {
+        let f = &r.finding;
+        (self.providers.is_empty() || self.providers.contains(&f.provider))
+            && (self.types.is_empty() || self.types.contains(&f.kind))
+            && (self.priorities.is_empty() || self.priorities.contains(&f.priority))
+            && (self.statuses.is_empty() || self.statuses.contains(&r.status))
+            && self.states.as_ref().is_none_or(|s| s.contains(&r.state))
+            && self
+                .min_savings
+                .is_none_or(|m| f.estimated_monthly_savings >= m)
+    }
+}
+
+/// The list document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RecommendationList {
+    /// Largest estimated monthly savings first. Each is a recommendation as stored: the
+    /// finding's fields (`provider`, `resource_id`, `type`, `title`, `description`,
+    /// `currency`, `current_monthly_cost`, `estimated_monthly_savings`, `confidence`,
+    /// `priority`, `effort`, `action`, `supporting_data`) beside `id`, `savings_percent`,
+    /// `status`, `status_reason`, `state`, `created_at`, `updated_at`, `expires_at`,
+    /// `revision` and `history`.
+    #[schema(value_type = Vec<Object>)]
+    pub recommendations: Vec<Recommendation>,
+    pub total_count: usize,
+    /// Estimated monthly savings of the listed recommendations, per currency.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub total_monthly_savings_by_currency: BTreeMap<String, Decimal>,
+}
+
+/// The selected recommendations, sorted, with their totals.
+pub fn select(all: Vec<Recommendation>, q: &RecommendationQuery) -> RecommendationList {
+    let mut recommendations: Vec<Recommendation> =
+        all.into_iter().filter(|r| q.matches(r)).collect();
+    recommendations.sort_by(|a, b| {
+        b.finding
+            .estimated_monthly_savings
+            .cmp(&a.finding.estimated_monthly_savings)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
+    for r in &recommendations {
+        *totals.entry(r.finding.currency.clone()).or_default() +=
+            r.finding.estimated_monthly_savings;
+    }
+    RecommendationList {
+        total_count: recommendations.len(),
+        recommendations,
+        total_monthly_savings_by_currency: totals
+            .into_iter()
+            .map(|(c, t)| (c, t.normalize()))
+            .collect(),
+    }
+}
+
+/// Recommendations, filtered and sorted by savings.
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations",
+    tag = "recommendations",
+    params(crate::openapi::RecommendationParams),
+    responses(
+        (status = 200, description = "The selected recommendations", body = RecommendationList),
+        (status = 400, description = "A parameter is invalid", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 503, description = "The store could not be read", body = Problem,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn recommendations_get(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<RecommendationList>, AppError> {
+    let q = RecommendationQuery::parse(&RawParams::parse(query.as_deref()))?;
+    let store = state.store.clone();
+    let all = blocking(move || store.recommendations()).await?;
+    Ok(Json(select(all, &q)))
+}
+
+fn unknown(id: &str) -> AppError {
+    AppError::not_found(format!("no recommendation with id {id:?}"))
+}
+
+/// One recommendation, in any state, with its history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations/{id}",
+    tag = "recommendations",
+    params(("id" = String, Path, description = "The recommendation id (`rec_...`)")),
+    responses(
+        (status = 200, description = "The recommendation", body = Object),
+        (status = 404, description = "No recommendation has this id", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 503, description = "The store could not be read", body = Problem,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn recommendation_get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Recommendation>, AppError> {
+    let store = state.store.clone();
+    let key = id.clone();
+    blocking(move || store.recommendation(&key))
+        .await?
+        .map(Json)
+        .ok_or_else(|| unknown(&id))
+}
+
+/// The body of a verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictBody {
+    /// Why (required for `reject`, at most 2000 characters).
+    pub reason: Option<String>,
+}
+
+/// The reason of a verdict body: an empty body is no reason; a blank reason is none.
+pub fn reason_of(body: &[u8]) -> Result<Option<String>, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let parsed: VerdictBody = serde_json::from_slice(body).map_err(|e| {
+        AppError::invalid_body(format!(
+            "the body must be a JSON object like {{\"reason\": \"...\"}}: {e}"
+        ))
+    })?;
+    let reason = parsed
+        .reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if let Some(r) = &reason
+        && r.chars().count() > MAX_REASON_CHARS
+    {
+        return Err(AppError::invalid_body(format!(
+            "the reason is {} characters, more than {MAX_REASON_CHARS}",
+            r.chars().count()
+        )));
+    }
+    Ok(reason)
+}
+
+async fn verdict(
+    state: AppState,
+    id: String,
+    status: Status,
+    body: &[u8],
+) -> Result<Json<Recommendation>, AppError> {
+    let reason = reason_of(body)?;
+    if status == Status::Rejected && reason.is_none() {
+        return Err(AppError::invalid_body(
+            "a rejection needs a reason: send {\"reason\": \"...\"} with a non-empty reason".into(),
+        ));
+    }
+    let store = state.store.clone();
+    let key = id.clone();
+    blocking(move || store.set_status(&key, status, reason))
+        .await?
+        .map(Json)
+        .ok_or_else(|| unknown(&id))
+}
+
+macro_rules! verdict_handler {
+    ($name:ident, $path:literal, $status:expr, $what:literal) => {
+        #[doc = $what]
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "recommendations",
+            params(("id" = String, Path, description = "The recommendation id (`rec_...`)")),
+            request_body(content = VerdictBody, description = "Optional, except for reject"),
+            responses(
+                (status = 200, description = "The recommendation as it now is", body = Object),
+                (status = 400, description = "The body is invalid (or a rejection has no reason)",
+                 body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No recommendation has this id", body = Problem,
+                 content_type = "application/problem+json"),
+                (status = 503, description = "The store is unavailable, or this server only reads it",
+                 body = Problem, content_type = "application/problem+json"),
+            )
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            Path(id): Path<String>,
+            body: Bytes,
+        ) -> Result<Json<Recommendation>, AppError> {
+            verdict(state, id, $status, &body).await
+        }
+    };
+}
+
+verdict_handler!(
+    recommendation_accept_post,
+    "/api/v1/recommendations/{id}/accept",
+    Status::Accepted,
+    "Accepts a recommendation (optional reason)."
+);
+verdict_handler!(
+    recommendation_reject_post,
+    "/api/v1/recommendations/{id}/reject",
+    Status::Rejected,
+    "Rejects a recommendation; the reason is required."
+);
+verdict_handler!(
+    recommendation_implemented_post,
+    "/api/v1/recommendations/{id}/implemented",
+    Status::Implemented,
+    "Marks a recommendation as carried out (optional reason)."
+);
+verdict_handler!(
+    recommendation_dismiss_post,
+    "/api/v1/recommendations/{id}/dismiss",
+    Status::Dismissed,
+    "Dismisses a recommendation (optional reason)."
+);
+
+/// The dead letters document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DeadLetters {
+    /// Each with `event_id`, `event_type`, `url`, `attempts`, `last_error`, `failed_at` and
+    /// the `event` itself.
+    #[schema(value_type = Vec<Object>)]
+    pub dead_letters: Vec<DeadLetter>,
+    pub total_count: usize,
+}
+
+/// Webhook events that could not be delivered after every retry.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/dead-letters",
+    tag = "recommendations",
+    responses(
+        (status = 200, description = "The dead letters, by event id and URL", body = DeadLetters),
+        (status = 503, description = "The store could not be read", body = Problem,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn dead_letters_get(
+    State(state): State<AppState>,
+) -> Result<Json<DeadLetters>, AppError> {
+    let store = state.store.clone();
+    let dead_letters = blocking(move || store.dead_letters()).await?;
+    Ok(Json(DeadLetters {
+        total_count: dead_letters.len(),
+        dead_letters,
+    }))
+}
