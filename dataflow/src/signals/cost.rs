@@ -35,7 +35,9 @@ pub fn match_key(resource_id: &str) -> String {
 }
 
 /// One day of one billing resource, as the rollup keys it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct CostDay {
     pub day: NaiveDate,
     pub provider: Provider,
@@ -62,7 +64,9 @@ impl CostDay {
 }
 
 /// The cost signal of one resource.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct CostSignal {
     pub provider: Provider,
     /// The billing resource id (the smallest, if several share the match key).

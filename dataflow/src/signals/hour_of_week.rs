@@ -28,7 +28,9 @@ pub fn hour_of_week(hour: i64) -> usize {
 pub type Slot = (i64, i64);
 
 /// The profile of one resource.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Profile {
     /// Per hour of the week: (present minutes, requests in thousandths).
     pub slots: Vec<Slot>,

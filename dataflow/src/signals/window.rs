@@ -10,7 +10,9 @@
 use chrono::{DateTime, Utc};
 
 /// Minutes `[start, end)` of the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Window {
     pub start: i64,
     pub end: i64,

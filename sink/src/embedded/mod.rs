@@ -51,11 +51,6 @@ pub(crate) const OUTBOX: TableDefinition<'static, &'static str, &'static [u8]> =
 pub(crate) const DEAD_LETTERS: TableDefinition<'static, &'static str, &'static [u8]> =
     TableDefinition::new("webhook_dead_letters");
 
-/// Events that could not be delivered to one webhook URL: `event_id + "\n" + url` →
-/// `schemas::DeadLetter` as JSON. Written by the notifier, read by `dead_letters()`.
-pub(crate) const DEAD_LETTERS: TableDefinition<'static, &'static str, &'static [u8]> =
-    TableDefinition::new("webhook_dead_letters");
-
 /// Enqueues a webhook event inside the caller's write transaction. Enqueuing the same
 /// event id again overwrites it with the same content (ids are derived from the change).
 pub(crate) fn enqueue_event(

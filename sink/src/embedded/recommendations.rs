@@ -28,13 +28,11 @@
 
 use std::collections::BTreeMap;
 
-use burnrate_schemas::{
-    DeadLetter, Event, EventKind, Finding, HistoryEntry, Recommendation, State, Status,
-};
+use burnrate_schemas::{Event, EventKind, Finding, HistoryEntry, Recommendation, State, Status};
 use chrono::{DateTime, Utc};
 use redb::{ReadTransaction, ReadableTable, TableDefinition, TableError};
 
-use super::{DEAD_LETTERS, EmbeddedStore, StoreError, db_err, enqueue_event, store_err};
+use super::{EmbeddedStore, StoreError, db_err, enqueue_event, store_err};
 
 /// Recommendation id → `schemas::Recommendation` as JSON.
 pub(crate) const RECOMMENDATIONS: TableDefinition<'static, &'static str, &'static [u8]> =
@@ -334,12 +332,6 @@ impl EmbeddedStore {
         }
         txn.commit().map_err(store_err)?;
         Ok(events)
-    }
-
-    /// Every webhook event that could not be delivered, in key order (event id, then URL);
-    /// empty while the notifier has written none.
-    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
-        read_all(&self.begin_read()?, DEAD_LETTERS)
     }
 }
 
