@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use burnrate_dataflow::recommendations::RecommendationConfig;
-use burnrate_dataflow::signals::{CostDay, batch, match_key};
+use burnrate_dataflow::signals::{CostDay, Gpu, batch, match_key};
 use burnrate_ingest::generate::{Config, generate};
 use burnrate_ingest::{Collected, Options, expand_paths, ingest_path};
 use burnrate_schemas::Finding;
@@ -154,5 +154,93 @@ fn planted_patterns_are_found_and_nothing_else() {
         "purchase_commitment",
     ] {
         assert!(kinds.contains(k), "no {k} finding");
+    }
+}
+
+/// The case's settings as our config: its window comes from the data (10:00–10:09).
+fn b17_config(case: &Value) -> RecommendationConfig {
+    let c = &case["config"];
+    let mut cfg = RecommendationConfig::default();
+    cfg.min_coverage = c["min_coverage"].as_f64().expect("min_coverage");
+    cfg.idle.requests_per_minute_max = c["idle"]["requests_max"].as_f64().expect("requests_max");
+    cfg.idle.gpu_util_below_pct = c["idle"]["gpu_util_below_pct"].as_f64().expect("gpu");
+    cfg.hours_per_month = c["hours_per_month"].as_u64().expect("hours") as u32;
+    cfg
+}
+
+/// Case B17 through the parsers and the from-scratch signals: missing minutes are missing,
+/// an unmeasured GPU is absent, and only the two idle endpoints get a recommendation.
+#[test]
+fn case_b17_signals_and_recommendations() {
+    let case = common::expected("B17");
+    let dir = common::case_dir("B17").join("input");
+    let (metrics, _) = common::read_clean(&dir.join("inference-metrics-2024-03-05T10.csv"));
+    let (costs, _) = common::read_clean(&dir.join("focus-endpoint-costs-2024-03-05.csv"));
+    let cost_days: Vec<(CostDay, Decimal)> = burnrate_dataflow::prepare(&costs.costs)
+        .parts
+        .into_iter()
+        .filter_map(|(_, key, a)| CostDay::of(&key).map(|d| (d, a.effective_decimal())))
+        .collect();
+    let cfg = b17_config(&case);
+    let signals = batch::signals(&metrics.metrics, &cost_days, &cfg);
+    let tol = 1e-6;
+    for e in case["expected"]["endpoints"].as_array().expect("endpoints") {
+        let id = e["endpoint_id"].as_str().expect("id");
+        let s = &signals[id];
+        let num = |k: &str| e[k].as_str().map(|v| v.parse::<f64>().expect("number"));
+        assert!(
+            (s.coverage.ratio() - num("coverage").expect("coverage")).abs() < tol,
+            "{id}"
+        );
+        let rpm = s.throughput.per_minute_avg.expect("requests measured");
+        assert!(
+            (rpm - num("requests_per_minute_avg").expect("rpm")).abs() < tol,
+            "{id}"
+        );
+        match (num("gpu_utilization_avg_pct"), s.utilization.gpu) {
+            (Some(want), Gpu::Measured { avg, .. }) => assert!((avg - want).abs() < tol, "{id}"),
+            (None, Gpu::NotApplicable) => {
+                assert_eq!(e["gpu_metrics"], "not_applicable");
+            }
+            (want, got) => panic!("{id}: gpu {want:?} vs {got:?}"),
+        }
+        if let Some(total) = e["requests_total_observed"].as_f64() {
+            assert_eq!(s.throughput.requests_total, total, "{id}");
+        }
+        if let Some(tokens) = e["output_tokens_total_observed"].as_i64() {
+            assert_eq!(s.activity.output_tokens, tokens, "{id}");
+        }
+        if let Some(missing) = e["missing_minutes"].as_array() {
+            assert_eq!(
+                s.coverage.expected - s.coverage.present,
+                missing.len() as i64
+            );
+        }
+    }
+    let findings = batch::findings(&metrics.metrics, &cost_days, &cfg);
+    let got: BTreeMap<String, (String, Decimal)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f.resource_id.clone(),
+                (f.kind.code().to_string(), f.estimated_monthly_savings),
+            )
+        })
+        .collect();
+    let recs = case["expected"]["recommendations"]
+        .as_array()
+        .expect("recs");
+    assert_eq!(got.len(), recs.len(), "{findings:#?}");
+    for r in recs {
+        let id = r["resource_id"].as_str().expect("id");
+        let (kind, savings) = &got[id];
+        assert_eq!(kind, r["type"].as_str().expect("type"));
+        assert_eq!(*savings, common::jdec(r, "estimated_monthly_savings"));
+    }
+    for id in case["expected"]["no_recommendation_for"]
+        .as_array()
+        .expect("none")
+    {
+        assert!(!got.contains_key(id.as_str().expect("id")));
     }
 }
