@@ -160,11 +160,13 @@ fn planted_patterns_are_found_and_nothing_else() {
 /// The case's settings as our config: its window comes from the data (10:00–10:09).
 fn b17_config(case: &Value) -> RecommendationConfig {
     let c = &case["config"];
-    let mut cfg = RecommendationConfig::default();
-    cfg.min_coverage = c["min_coverage"].as_f64().expect("min_coverage");
+    let mut cfg = RecommendationConfig {
+        min_coverage: c["min_coverage"].as_f64().expect("min_coverage"),
+        hours_per_month: c["hours_per_month"].as_u64().expect("hours") as u32,
+        ..RecommendationConfig::default()
+    };
     cfg.idle.requests_per_minute_max = c["idle"]["requests_max"].as_f64().expect("requests_max");
     cfg.idle.gpu_util_below_pct = c["idle"]["gpu_util_below_pct"].as_f64().expect("gpu");
-    cfg.hours_per_month = c["hours_per_month"].as_u64().expect("hours") as u32;
     cfg
 }
 
