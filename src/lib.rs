@@ -5,5 +5,6 @@
 //! read the stores ([`stores`]). The subcommands themselves live in
 //! the binary. `anyhow` is used here and in the binary only.
 
+pub mod config;
 pub mod engine;
 pub mod stores;

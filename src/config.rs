@@ -1,0 +1,106 @@
+//! The configuration file: one TOML file (`--config FILE`, env `BURNRATE_CONFIG`), every
+//! key overridable from the environment, every default documented on its field.
+//!
+//! ```toml
+//! [recommendations]
+//! lookback_hours = 720
+//! min_coverage = 0.9
+//! [recommendations.idle]
+//! requests_per_minute_max = 0.01
+//!
+//! [webhooks]
+//! max_attempts = 8
+//! [[webhooks.endpoints]]
+//! url = "http://127.0.0.1:9000/hooks"
+//! secret = "whsec_..."
+//! ```
+//!
+//! Environment overrides use `BURNRATE_` plus the key path joined by `__`:
+//! `BURNRATE_RECOMMENDATIONS__MIN_COVERAGE=0.8`. Unknown keys are errors (a typo must not
+//! silently fall back to a default), and the values are validated at start.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use burnrate_dataflow::recommendations::RecommendationConfig;
+use burnrate_sink::webhooks::WebhookConfig;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// Everything the config file sets.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Thresholds and lookbacks of the recommendation rules (see
+    /// `burnrate_dataflow::recommendations::config` for each key and its default).
+    pub recommendations: RecommendationConfig,
+    /// Webhook receivers, signing secrets and the retry policy.
+    pub webhooks: WebhookConfig,
+}
+
+/// The sections the environment may override (other `BURNRATE_*` variables, such as
+/// `BURNRATE_DATA_DIR`, belong to the command line).
+const SECTIONS: [&str; 2] = ["recommendations", "webhooks"];
+
+impl Config {
+    /// Reads `path` (if given), applies the environment, and validates.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let mut figment = Figment::new();
+        if let Some(path) = path {
+            if !path.is_file() {
+                return Err(anyhow!("the config file {} does not exist", path.display()));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("BURNRATE_")
+                .split("__")
+                .filter(|key| SECTIONS.iter().any(|s| key.as_str().starts_with(s))),
+        );
+        let config: Config = figment.extract().map_err(|e| {
+            anyhow!(
+                "{}: {e}",
+                path.map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "configuration".into())
+            )
+        })?;
+        config
+            .recommendations
+            .validate()
+            .map_err(|e| anyhow!("{e}"))?;
+        config
+            .webhooks
+            .validate()
+            .context("webhooks configuration")?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_sets_keys_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("burnrate.toml");
+        std::fs::write(
+            &path,
+            "[recommendations]\nmin_coverage = 0.8\n[recommendations.idle]\ngpu_util_below_pct = 3.0\n",
+        )
+        .expect("write");
+        let c = Config::load(Some(&path)).expect("config");
+        assert_eq!(c.recommendations.min_coverage, 0.8);
+        assert_eq!(c.recommendations.idle.gpu_util_below_pct, 3.0);
+        // Untouched keys keep their defaults.
+        assert_eq!(c.recommendations.lookback_hours, 720);
+        std::fs::write(&path, "[recommendations]\nmin_coverag = 0.8\n").expect("write");
+        let e = Config::load(Some(&path)).expect_err("typo");
+        assert!(e.to_string().contains("min_coverag"), "{e}");
+        std::fs::write(&path, "[recommendations]\nmin_coverage = 1.5\n").expect("write");
+        let e = Config::load(Some(&path)).expect_err("range");
+        assert!(e.to_string().contains("min_coverage"), "{e}");
+        assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
+    }
+}
