@@ -12,5 +12,5 @@
 pub mod embedded;
 pub mod webhooks;
 
-pub use embedded::{DeliveryInfo, DeliveryState, EmbeddedStore, StoreError};
+pub use embedded::{DeliveryInfo, DeliveryState, EmbeddedStore, MetricBucket, StoreError};
 pub use webhooks::{Notifier, RunStats, WebhookConfig, WebhookError};

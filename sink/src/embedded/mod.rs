@@ -383,7 +383,10 @@ fn db_err(e: redb::TransactionError) -> StoreError {
     store_err(e)
 }
 
+mod metrics;
 mod recommendations;
+
+pub use metrics::MetricBucket;
 
 #[cfg(test)]
 mod tests;
