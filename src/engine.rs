@@ -1,5 +1,5 @@
-//! The embedded pipeline: the dataflow job on its own thread, fed through an in-process
-//! channel, with its changes written to the embedded store.
+//! The embedded pipeline: the dataflow job (stepped in place on this thread for one
+//! worker, on its own threads for more), with its changes written to the embedded store.
 //!
 //! A delivery is safe to kill at any point: the job computes the rollup changes it causes,
 //! then its parts (the log) and those changes are committed in one durable transaction.
@@ -9,28 +9,47 @@
 //! On start the log is replayed into a fresh job and the rollup table is replaced by the
 //! replayed state, so it always agrees with the log. A replay after a clean stop changes
 //! nothing.
+//!
+//! The log entry of a delivery ([`LogEntry`]) holds the parts of the scopes it brings
+//! for the first time whole, and for the scopes it restates only the difference from
+//! what the scope held: restating a month with 1% of its lines changed writes about 1%
+//! of the month's parts, not all of them again. Replay rebuilds each scope's parts by
+//! applying the entries in order, then feeds the result once. (Entries written before
+//! this format, a bare list of parts, read as "all whole".)
+//!
+//! The engine is not `Send` with one worker: the job's graph lives on its thread.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use burnrate_dataflow::{Amounts, Config, Feed, FeedEvent, Input, Output, Part, Prepared, run};
+use burnrate_dataflow::{Amounts, Config, Input, Job, Output, Part, Prepared};
 use burnrate_schemas::{DailyCostKey, DeliveryScope, Totals};
 use burnrate_sink::{DeliveryInfo, EmbeddedStore};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
-/// The in-process transport.
-struct ChannelFeed(Receiver<Vec<Input>>);
+type Sums = FxHashMap<DailyCostKey, Amounts>;
 
-impl Feed for ChannelFeed {
-    fn next(&mut self) -> FeedEvent {
-        match self.0.recv_timeout(Duration::from_millis(20)) {
-            Ok(batch) => FeedEvent::Batch(batch),
-            Err(RecvTimeoutError::Timeout) => FeedEvent::Idle,
-            Err(RecvTimeoutError::Disconnected) => FeedEvent::Closed,
+/// What the log stores for one delivery (JSON, opaque to the store).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Parts of the scopes this delivery brings for the first time.
+    pub whole: Vec<Part>,
+    /// For scopes held before: new amounts minus held amounts, per key that changed.
+    pub changes: Vec<Part>,
+}
+
+impl LogEntry {
+    /// Reads an entry, or a bare list of parts (the format before entries).
+    pub fn decode(blob: &[u8]) -> serde_json::Result<LogEntry> {
+        match blob.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => Ok(LogEntry {
+                whole: serde_json::from_slice(blob)?,
+                changes: Vec::new(),
+            }),
+            _ => serde_json::from_slice(blob),
         }
     }
 }
@@ -41,14 +60,12 @@ pub type Change = (DailyCostKey, Totals, isize);
 /// The running pipeline over one data directory.
 pub struct Engine {
     store: Arc<EmbeddedStore>,
-    feed: Option<Sender<Vec<Input>>>,
-    out: Receiver<Output>,
-    job: Option<JoinHandle<Result<(), String>>>,
-    epoch: u64,
+    job: Option<Job>,
     /// The number the next delivery gets.
     next_seq: u64,
-    /// The parts of the current delivery of each scope, as the job holds them.
-    current: HashMap<DeliveryScope, (u64, HashMap<DailyCostKey, Amounts>)>,
+    /// The parts of the current delivery of each scope, as the job holds them: what a
+    /// restatement's difference (fed and logged) is taken against.
+    current: FxHashMap<DeliveryScope, (u64, Sums)>,
     /// How long the job took on the last delivery (from handing it over to its changes).
     last_job_time: std::time::Duration,
 }
@@ -57,7 +74,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("store", &self.store.path())
-            .field("epoch", &self.epoch)
+            .field("job", &self.job)
             .finish()
     }
 }
@@ -66,20 +83,12 @@ impl Engine {
     /// Opens the store, starts the job, replays the log and reconciles the rollups.
     pub fn start(data_dir: &Path, workers: usize) -> Result<Engine> {
         let store = Arc::new(EmbeddedStore::open(data_dir)?);
-        let (feed_tx, feed_rx) = channel();
-        let (out_tx, out_rx) = channel();
-        let job = std::thread::Builder::new()
-            .name("burnrate-dataflow".into())
-            .spawn(move || run(Config { workers }, ChannelFeed(feed_rx), out_tx))
-            .context("starting the dataflow job")?;
+        let job = Job::start(Config { workers }).context("starting the dataflow job")?;
         let mut engine = Engine {
             store,
-            feed: Some(feed_tx),
-            out: out_rx,
             job: Some(job),
-            epoch: 0,
             next_seq: 1,
-            current: HashMap::new(),
+            current: FxHashMap::default(),
             last_job_time: std::time::Duration::ZERO,
         };
         engine.replay()?;
@@ -92,29 +101,51 @@ impl Engine {
     }
 
     fn replay(&mut self) -> Result<()> {
-        let mut batch = Vec::new();
         for (info, blob) in self.store.logged_deliveries()? {
-            let parts: Vec<Part> = serde_json::from_slice(&blob)
+            let entry = LogEntry::decode(&blob)
                 .with_context(|| format!("decoding logged delivery {}", info.seq))?;
-            // Later deliveries of a scope replace earlier ones, as in the job.
-            let mut by_scope: HashMap<DeliveryScope, HashMap<DailyCostKey, Amounts>> =
-                HashMap::new();
-            for (scope, key, amounts) in &parts {
-                by_scope
-                    .entry(scope.clone())
-                    .or_default()
-                    .insert(key.clone(), *amounts);
+            // A later delivery of a scope replaces the earlier one whole, as in the job.
+            let mut whole: FxHashMap<DeliveryScope, Sums> = FxHashMap::default();
+            for (scope, key, amounts) in entry.whole {
+                whole.entry(scope).or_default().insert(key, amounts);
             }
-            for (scope, held) in by_scope {
+            for (scope, held) in whole {
                 self.current.insert(scope, (info.seq, held));
             }
+            for (scope, key, amounts) in entry.changes {
+                let Some((_, held)) = self.current.get_mut(&scope) else {
+                    bail!(
+                        "logged delivery {} changes a scope no earlier delivery brought \
+                         ({:?} {} from {})",
+                        info.seq,
+                        scope.provider,
+                        scope.billing_account_id,
+                        scope.billing_period_start
+                    );
+                };
+                add(held, key, amounts);
+            }
             self.next_seq = self.next_seq.max(info.seq + 1);
-            batch.push(Input::Parts {
-                delivery: info.seq,
-                parts,
-            });
-            batch.push(Input::Complete { delivery: info.seq });
         }
+        // The job gets each scope's replayed parts once, under the number it holds them by.
+        let mut batch = Vec::new();
+        let mut seqs = Vec::new();
+        for (scope, (seq, held)) in &self.current {
+            batch.push(Input::Parts {
+                delivery: *seq,
+                parts: held
+                    .iter()
+                    .map(|(k, a)| (scope.clone(), k.clone(), *a))
+                    .collect(),
+            });
+            seqs.push(*seq);
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        batch.extend(
+            seqs.into_iter()
+                .map(|delivery| Input::Complete { delivery }),
+        );
         let changes = self.epoch(batch)?;
         let mut state: BTreeMap<DailyCostKey, Totals> = BTreeMap::new();
         for (key, totals, diff) in changes {
@@ -131,52 +162,31 @@ impl Engine {
 
     /// Runs one epoch and collects its rollup changes.
     fn epoch(&mut self, batch: Vec<Input>) -> Result<Vec<Change>> {
-        let feed = self
-            .feed
-            .as_ref()
+        let job = self
+            .job
+            .as_mut()
             .ok_or_else(|| anyhow!("the pipeline is closed"))?;
-        feed.send(batch)
-            .map_err(|_| anyhow!("the dataflow job stopped"))?;
-        let mut changes = Vec::new();
-        loop {
-            match self.out.recv() {
-                Ok(Output::DailyCost {
-                    key,
-                    totals,
-                    epoch,
-                    diff,
-                }) => {
-                    if epoch != self.epoch {
-                        bail!(
-                            "the dataflow job reported epoch {epoch} during epoch {}",
-                            self.epoch
-                        );
-                    }
-                    changes.push((key, totals, diff));
-                }
-                Ok(Output::Complete { epoch }) if epoch == self.epoch => break,
-                Ok(Output::Complete { epoch }) => {
-                    bail!(
-                        "the dataflow job completed epoch {epoch} during epoch {}",
-                        self.epoch
-                    )
-                }
-                Err(_) => bail!("the dataflow job stopped"),
+        let outputs = job.epoch(batch)?;
+        let mut changes = Vec::with_capacity(outputs.len());
+        for output in outputs {
+            if let Output::DailyCost {
+                key, totals, diff, ..
+            } = output
+            {
+                changes.push((key, totals, diff));
             }
         }
-        self.epoch += 1;
         Ok(changes)
     }
 
-    /// Runs a delivery through the job, then commits it (its parts in the log and the
-    /// rollup changes it caused) in one durable transaction. Returns the delivery number
-    /// and the number of rollup rows that changed.
+    /// Runs a delivery through the job, then commits it (its log entry and the rollup
+    /// changes it caused) in one durable transaction. Returns the delivery number and the
+    /// number of rollup rows that changed.
     ///
     /// A scope the job already holds a delivery for gets only the difference between the
-    /// old parts and the new ones, under the old delivery's number, so restating a month
-    /// with 1% of its lines changed moves 1% of the job's state. The log keeps the new
-    /// delivery whole, and a replay (which keeps the latest delivery per scope) rebuilds
-    /// the same state.
+    /// old parts and the new ones, under the old delivery's number, and the log stores
+    /// that difference too (see the module docs), so restating a month with 1% of its
+    /// lines changed moves about 1% of the job's state and of the log.
     pub fn deliver(
         &mut self,
         files: Vec<String>,
@@ -184,39 +194,59 @@ impl Engine {
         prepared: Prepared,
     ) -> Result<(u64, usize)> {
         let seq = self.next_seq;
-        let blob = serde_json::to_vec(&prepared.parts).context("encoding the delivery")?;
-        let mut by_scope: HashMap<DeliveryScope, HashMap<DailyCostKey, Amounts>> = HashMap::new();
+        let mut by_scope: FxHashMap<DeliveryScope, Vec<(DailyCostKey, Amounts)>> =
+            FxHashMap::default();
         for (scope, key, amounts) in prepared.parts {
-            by_scope.entry(scope).or_default().insert(key, amounts);
+            by_scope.entry(scope).or_default().push((key, amounts));
         }
-        let mut batch = Vec::new();
+        let mut entry = LogEntry::default();
+        // The held delivery number each change is fed under, beside `entry.changes`.
+        let mut change_seqs = Vec::new();
         let mut fresh = Vec::new();
         for (scope, parts) in by_scope {
             match self.current.get_mut(&scope) {
                 Some((held_seq, held)) => {
-                    let diff = difference(&scope, held, &parts);
-                    if !diff.is_empty() {
-                        batch.push(Input::Parts {
-                            delivery: *held_seq,
-                            parts: diff,
-                        });
+                    let mut old = std::mem::take(held);
+                    for (key, new) in parts {
+                        let d = new.minus(old.remove(&key).unwrap_or_default());
+                        if !d.is_nothing() {
+                            entry.changes.push((scope.clone(), key.clone(), d));
+                            change_seqs.push(*held_seq);
+                        }
+                        add(held, key, new);
                     }
-                    *held = parts;
+                    for (key, gone) in old {
+                        entry
+                            .changes
+                            .push((scope.clone(), key, Amounts::default().minus(gone)));
+                        change_seqs.push(*held_seq);
+                    }
                 }
                 None => {
-                    let list: Vec<Part> = parts
-                        .iter()
-                        .map(|(k, a)| (scope.clone(), k.clone(), *a))
-                        .collect();
-                    batch.push(Input::Parts {
-                        delivery: seq,
-                        parts: list,
-                    });
-                    fresh.push((scope, parts));
+                    let mut sums = Sums::default();
+                    for (key, amounts) in parts {
+                        entry.whole.push((scope.clone(), key.clone(), amounts));
+                        add(&mut sums, key, amounts);
+                    }
+                    fresh.push((scope, sums));
                 }
             }
         }
+        let blob = serde_json::to_vec(&entry).context("encoding the delivery's log entry")?;
+        let mut batch = Vec::new();
+        let mut changes = entry.changes.into_iter().zip(change_seqs).peekable();
+        while let Some((part, delivery)) = changes.next() {
+            let mut parts = vec![part];
+            while let Some((next, _)) = changes.next_if(|(_, d)| *d == delivery) {
+                parts.push(next);
+            }
+            batch.push(Input::Parts { delivery, parts });
+        }
         if !fresh.is_empty() {
+            batch.push(Input::Parts {
+                delivery: seq,
+                parts: entry.whole,
+            });
             batch.push(Input::Complete { delivery: seq });
         }
         for (scope, parts) in fresh {
@@ -259,35 +289,32 @@ impl Engine {
     }
 
     fn shutdown(&mut self) -> Result<()> {
-        self.feed = None;
         if let Some(job) = self.job.take() {
-            job.join()
-                .map_err(|_| anyhow!("the dataflow job panicked"))?
-                .map_err(|e| anyhow!("the dataflow job failed: {e}"))?;
+            job.close()?;
         }
         Ok(())
     }
 }
 
-/// The parts that turn `old` into `new` for one scope: new amounts minus old, per key.
-fn difference(
-    scope: &DeliveryScope,
-    old: &HashMap<DailyCostKey, Amounts>,
-    new: &HashMap<DailyCostKey, Amounts>,
-) -> Vec<Part> {
-    let mut out = Vec::new();
-    for (key, n) in new {
-        let d = n.minus(old.get(key).copied().unwrap_or_default());
-        if !d.is_nothing() {
-            out.push((scope.clone(), key.clone(), d));
+/// Adds to a key's sum; a sum that becomes nothing is removed (as the job does), so the
+/// held parts equal what a fresh delivery of them holds.
+fn add(sums: &mut Sums, key: DailyCostKey, amounts: Amounts) {
+    use std::collections::hash_map::Entry;
+    match sums.entry(key) {
+        Entry::Occupied(mut e) => {
+            let sum = e.get().minus(Amounts::default().minus(amounts));
+            if sum.is_nothing() {
+                e.remove();
+            } else {
+                e.insert(sum);
+            }
+        }
+        Entry::Vacant(e) => {
+            if !amounts.is_nothing() {
+                e.insert(amounts);
+            }
         }
     }
-    for (key, o) in old {
-        if !new.contains_key(key) {
-            out.push((scope.clone(), key.clone(), Amounts::default().minus(*o)));
-        }
-    }
-    out
 }
 
 impl Drop for Engine {

@@ -13,20 +13,27 @@
 //! - **Everything is incremental.** Money rides in the differences (`money::Amounts`,
 //!   scaled `i128`), so a sum by key is differential's own consolidation, and a late row
 //!   or a restated delivery changes exactly the groups it touches.
-//! - **Restatements are a join, not a delete.** Each record belongs to a delivery within a
-//!   scope (`schemas::delivery`); a `reduce` keeps the latest completed delivery per scope
-//!   and the rollups semijoin on it, so a new delivery retracts the old one's rows and
-//!   inserts its own in one epoch.
+//! - **Restatements are differences.** Each record belongs to a delivery within a scope
+//!   (`schemas::delivery`); `current::Current`, in front of the graph, keeps the latest
+//!   completed delivery of every scope and feeds the graph only how the counted parts
+//!   change, so a new delivery retracts what the old one said and inserts its own in one
+//!   epoch, and the graph itself is one arrangement per rollup (the latency of one row).
+//! - **One worker steps in place.** [`Job`] runs a one-worker graph on the caller's
+//!   thread (no hand-offs per epoch); more workers run on threads behind [`run`], the same
+//!   loop a remote [`Feed`] drives.
 //! - **Errors are data.** A record whose amounts cannot be represented comes back from
 //!   [`prepare`] as rejected, with its file and row, never a panic.
 //! - **Results do not depend on the worker count**: inputs are exchanged by key.
 
+pub mod current;
+pub mod job;
 pub mod money;
 pub mod pipeline;
 pub mod recommendations;
 pub mod rollups;
 pub mod signals;
 
+pub use job::{Job, JobError};
 pub use money::Amounts;
 pub use pipeline::{
     Config, Feed, FeedEvent, Input, Output, Part, Prepared, Preparer, prepare, run,

@@ -1,17 +1,20 @@
-//! The one job: the graph (`build`) and the loop that drives it (`run`).
+//! The one job: the graph (`build`) and the loop that drives it (`run`, or `Job` one
+//! epoch at a time).
 //!
-//! Worker 0 reads the feed; every batch becomes one epoch (a `u64` timestamp). It turns
-//! each record into its daily parts, pre-aggregates them per delivery and key (a billing
-//! file repeats the same key thousands of times), pushes the sums, advances its inputs,
-//! and steps until the probe says the epoch is done; then it reports `Output::Complete`.
-//! The other workers follow the epoch worker 0 publishes, so every input frontier moves
-//! together. Data is exchanged by key, so the results do not depend on the worker count.
+//! Worker 0 reads the feed; every batch becomes one epoch (a `u64` timestamp). Records
+//! arrive as their daily parts, pre-aggregated per delivery and key by `Preparer` (a
+//! billing file repeats the same key thousands of times). Worker 0 passes them through
+//! `current::Current`, which decides what counts (the latest completed delivery of each
+//! scope, the two-view rule) and yields how the counted parts change; it pushes those
+//! changes, advances its inputs, and steps until the probe says the epoch is done; then it
+//! reports `Output::Complete`. The other workers follow the epoch worker 0 publishes, so
+//! every input frontier moves together. Data is exchanged by key inside the graph, and
+//! the selection happens once before it, so the results do not depend on the worker
+//! count.
 //!
 //! A delivery's records may span several batches; the delivery takes effect (and replaces
 //! the previous delivery of its scope) only in the epoch of its `Complete`, so a restated
 //! period never shows half of the new delivery beside none of the old.
-
-use std::collections::{HashMap, HashSet};
 
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,6 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use burnrate_schemas::{CostRecord, DailyCostKey, DeliveryScope, RowRef, Totals};
+
+use crate::current::Current;
 use differential_dataflow::input::{Input as _, InputSession};
 use timely::dataflow::ProbeHandle;
 
@@ -148,29 +153,28 @@ impl Default for Config {
     }
 }
 
-type Delivery = (DeliveryScope, u64);
-
-struct Handles {
-    deliveries: InputSession<u64, Delivery, i128>,
-    parts: InputSession<u64, (Delivery, DailyCostKey), Amounts>,
+/// The graph's inputs. Another input (per-minute metrics) gets its own session here.
+pub(crate) struct Handles {
+    /// How the current parts change (see `current`): the daily cost rollup's input.
+    costs: InputSession<u64, DailyCostKey, Amounts>,
     probe: ProbeHandle<u64>,
 }
 
-/// Builds the graph on one worker: current deliveries, then the rollups over them.
-fn build(worker: &mut timely::worker::Worker, out: Sender<Output>) -> Handles {
+impl Handles {
+    fn advance_to(&mut self, now: u64) {
+        self.costs.advance_to(now);
+        self.costs.flush();
+    }
+}
+
+/// Builds the graph on one worker: every input, and every output reported on `out`.
+/// Another output (signals, recommendations) is one more collection inspected into `out`
+/// and probed with the same probe.
+pub(crate) fn build(worker: &mut timely::worker::Worker, out: Sender<Output>) -> Handles {
     worker.dataflow::<u64, _, _>(|scope| {
-        let (deliveries_in, deliveries) = scope.new_collection::<Delivery, i128>();
-        let (parts_in, parts) = scope.new_collection::<(Delivery, DailyCostKey), Amounts>();
-        // The current delivery of a scope is the latest one to complete.
-        let current = deliveries.reduce(
-            |_scope, arrived: &[(&u64, i128)], current: &mut Vec<(u64, i128)>| {
-                if let Some((latest, _)) = arrived.iter().rev().find(|(_, n)| *n > 0) {
-                    current.push((**latest, 1));
-                }
-            },
-        );
+        let (costs_in, costs) = scope.new_collection::<DailyCostKey, Amounts>();
         let probe = ProbeHandle::new();
-        daily_cost::rollup(parts, current)
+        daily_cost::rollup(costs)
             .inspect_batch(move |_, updates| {
                 for ((key, amounts), epoch, diff) in updates {
                     let _ = out.send(Output::DailyCost {
@@ -183,11 +187,54 @@ fn build(worker: &mut timely::worker::Worker, out: Sender<Output>) -> Handles {
             })
             .probe_with(&probe);
         Handles {
-            deliveries: deliveries_in,
-            parts: parts_in,
+            costs: costs_in,
             probe,
         }
     })
+}
+
+/// Worker 0's side of the loop: turns a batch into one epoch of the graph.
+pub(crate) struct Driver {
+    handles: Handles,
+    current: Current,
+    /// The epoch the next batch opens.
+    now: u64,
+    /// Reused between batches: the rollup input's changes of one batch.
+    changes: Vec<(DailyCostKey, Amounts)>,
+}
+
+impl Driver {
+    pub(crate) fn new(handles: Handles) -> Driver {
+        Driver {
+            handles,
+            current: Current::default(),
+            now: 0,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Feeds a batch as one epoch, steps until the probe has passed it and returns the
+    /// epoch. Every output of the epoch has been sent when this returns.
+    pub(crate) fn epoch(&mut self, worker: &mut timely::worker::Worker, batch: Vec<Input>) -> u64 {
+        for input in batch {
+            self.current.apply(input, &mut self.changes);
+        }
+        for (key, amounts) in self.changes.drain(..) {
+            self.handles.costs.update(key, amounts);
+        }
+        let epoch = self.now;
+        self.now += 1;
+        self.handles.advance_to(self.now);
+        while self.handles.probe.less_than(&self.now) {
+            worker.step();
+        }
+        epoch
+    }
+
+    /// The epoch the next batch opens (followers move their inputs to it).
+    fn now(&self) -> u64 {
+        self.now
+    }
 }
 
 /// Runs the job until the feed closes. Blocks the calling thread; outputs go to `out`.
@@ -207,7 +254,8 @@ pub fn run<F: Feed + 'static>(config: Config, feed: F, out: Sender<Output>) -> R
             if worker.index() == 0 {
                 let taken = feed.lock().ok().and_then(|mut f| f.take());
                 if let Some(feed) = taken {
-                    drive(worker, &mut handles, feed, &epoch, &sender);
+                    let mut driver = Driver::new(handles);
+                    drive(worker, &mut driver, feed, &epoch, &sender);
                 }
                 closed.store(true, Ordering::SeqCst);
             } else {
@@ -224,14 +272,11 @@ pub fn run<F: Feed + 'static>(config: Config, feed: F, out: Sender<Output>) -> R
 /// Worker 0: read the feed, one epoch per batch.
 fn drive<F: Feed>(
     worker: &mut timely::worker::Worker,
-    h: &mut Handles,
+    driver: &mut Driver,
     mut feed: F,
-    epoch: &AtomicU64,
+    published: &AtomicU64,
     out: &Sender<Output>,
 ) {
-    // Scopes seen per delivery, announced when the delivery completes.
-    let mut pending: HashMap<u64, HashSet<DeliveryScope>> = HashMap::new();
-    let mut now = 0u64;
     loop {
         let batch = match feed.next() {
             FeedEvent::Batch(b) => b,
@@ -243,32 +288,11 @@ fn drive<F: Feed>(
             }
             FeedEvent::Closed => break,
         };
-        for input in batch {
-            match input {
-                Input::Parts { delivery, parts } => {
-                    let scopes = pending.entry(delivery).or_default();
-                    for (scope, key, amounts) in parts {
-                        scopes.insert(scope.clone());
-                        h.parts.update(((scope, delivery), key), amounts);
-                    }
-                }
-                Input::Complete { delivery } => {
-                    for scope in pending.remove(&delivery).unwrap_or_default() {
-                        h.deliveries.update((scope, delivery), 1);
-                    }
-                }
-            }
-        }
-        now += 1;
-        h.deliveries.advance_to(now);
-        h.parts.advance_to(now);
-        h.deliveries.flush();
-        h.parts.flush();
-        epoch.store(now, Ordering::SeqCst);
-        while h.probe.less_than(&now) {
-            worker.step();
-        }
-        let _ = out.send(Output::Complete { epoch: now - 1 });
+        // The followers move their inputs as soon as they see the new epoch; worker 0's
+        // input moves inside `epoch`, and the probe waits for all of them.
+        published.store(driver.now() + 1, Ordering::SeqCst);
+        let epoch = driver.epoch(worker, batch);
+        let _ = out.send(Output::Complete { epoch });
     }
 }
 
@@ -283,10 +307,7 @@ fn follow(
     loop {
         let now = epoch.load(Ordering::SeqCst);
         if now > mine {
-            h.deliveries.advance_to(now);
-            h.parts.advance_to(now);
-            h.deliveries.flush();
-            h.parts.flush();
+            h.advance_to(now);
             mine = now;
         }
         if closed.load(Ordering::SeqCst) && epoch.load(Ordering::SeqCst) == mine {

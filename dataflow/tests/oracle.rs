@@ -1,7 +1,8 @@
 //! The oracle test: random batches of deliveries (new ones, restatements of a scope, late
 //! rows for past days, re-deliveries of the same file, deliveries split across batches);
 //! after every batch the incremental rollup equals a from-scratch recomputation over all
-//! input so far, for 1 and 4 workers.
+//! input so far, for 1 and 4 workers driven by `run`, and for `Job` (1 worker stepped in
+//! place, 3 on threads).
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -9,7 +10,7 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::time::Duration;
 
 use burnrate_dataflow::rollups::daily_cost;
-use burnrate_dataflow::{Amounts, Config, Feed, FeedEvent, Input, Output, prepare, run};
+use burnrate_dataflow::{Amounts, Config, Feed, FeedEvent, Input, Job, Output, prepare, run};
 use burnrate_schemas::{
     ChargeFrequency, ChargeKind, CostCategory, CostRecord, DailyCostKey, DeliveryScope, Provider,
     ResourceKind, RowRef, Totals,
@@ -275,11 +276,100 @@ fn apply(
     }
 }
 
-fn check(workers: usize, schedule: Vec<Vec<Delivery>>) -> Result<(), TestCaseError> {
-    let (feed_tx, feed_rx): (Sender<Vec<Input>>, _) = channel();
-    let (out_tx, out_rx) = channel();
-    let job = std::thread::spawn(move || run(Config { workers }, ChannelFeed(feed_rx), out_tx));
+/// How the test drives the job: `run` on threads fed through a channel (as a remote feed
+/// would), or `Job` one epoch at a time (as the engine does; one worker steps in place).
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Run(usize),
+    Job(usize),
+}
 
+/// The job under test, taking one batch per epoch and returning the epoch's outputs.
+enum Driven {
+    Run {
+        feed: Option<Sender<Vec<Input>>>,
+        out: Receiver<Output>,
+        job: Option<std::thread::JoinHandle<Result<(), String>>>,
+    },
+    Job(Job),
+}
+
+impl Driven {
+    fn start(mode: Mode) -> Driven {
+        match mode {
+            Mode::Run(workers) => {
+                let (feed_tx, feed_rx): (Sender<Vec<Input>>, _) = channel();
+                let (out_tx, out_rx) = channel();
+                let job = std::thread::spawn(move || {
+                    run(Config { workers }, ChannelFeed(feed_rx), out_tx)
+                });
+                Driven::Run {
+                    feed: Some(feed_tx),
+                    out: out_rx,
+                    job: Some(job),
+                }
+            }
+            Mode::Job(workers) => Driven::Job(Job::start(Config { workers }).expect("job")),
+        }
+    }
+
+    /// The outputs of one epoch, its `Complete` last.
+    fn epoch(&mut self, inputs: Vec<Input>, epoch: u64) -> Result<Vec<Output>, TestCaseError> {
+        match self {
+            Driven::Run { feed, out, .. } => {
+                feed.as_ref()
+                    .expect("open")
+                    .send(inputs)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let mut got = Vec::new();
+                loop {
+                    match out.recv_timeout(Duration::from_secs(20)) {
+                        Ok(o @ Output::Complete { .. }) => {
+                            got.push(o);
+                            return Ok(got);
+                        }
+                        Ok(o) => got.push(o),
+                        Err(e) => return Err(TestCaseError::fail(format!("no output: {e}"))),
+                    }
+                }
+            }
+            Driven::Job(job) => {
+                let mut got = job
+                    .epoch(inputs)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                got.push(Output::Complete { epoch });
+                Ok(got)
+            }
+        }
+    }
+
+    fn close(self) -> Result<(), TestCaseError> {
+        match self {
+            Driven::Run {
+                mut feed,
+                out,
+                mut job,
+            } => {
+                feed.take();
+                job.take()
+                    .expect("running")
+                    .join()
+                    .map_err(|_| TestCaseError::fail("job panicked"))?
+                    .map_err(TestCaseError::fail)?;
+                match out.try_recv() {
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => Ok(()),
+                    Ok(extra) => Err(TestCaseError::fail(format!(
+                        "output after the end: {extra:?}"
+                    ))),
+                }
+            }
+            Driven::Job(job) => job.close().map_err(|e| TestCaseError::fail(e.to_string())),
+        }
+    }
+}
+
+fn check(mode: Mode, schedule: Vec<Vec<Delivery>>) -> Result<(), TestCaseError> {
+    let mut job = Driven::start(mode);
     let mut seq = 0u64;
     let mut completed: Vec<(u64, Vec<CostRecord>)> = Vec::new();
     let mut held: Vec<(u64, Vec<CostRecord>)> = Vec::new();
@@ -313,47 +403,30 @@ fn check(workers: usize, schedule: Vec<Vec<Delivery>>) -> Result<(), TestCaseErr
                 completed.push((seq, records));
             }
         }
-        feed_tx
-            .send(inputs)
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        loop {
-            match out_rx.recv_timeout(Duration::from_secs(20)) {
-                Ok(Output::DailyCost {
+        let outputs = job.epoch(inputs, epoch)?;
+        let n = outputs.len();
+        for (i, o) in outputs.into_iter().enumerate() {
+            match o {
+                Output::DailyCost {
                     key,
                     totals,
                     epoch: e,
                     diff,
-                }) => {
+                } => {
                     prop_assert_eq!(e, epoch);
                     apply(&mut state, key, totals, diff);
                 }
-                Ok(Output::Complete { epoch: e }) => {
+                Output::Complete { epoch: e } => {
                     prop_assert_eq!(e, epoch);
-                    break;
+                    prop_assert_eq!(i + 1, n, "Complete comes last");
                 }
-                Err(e) => return Err(TestCaseError::fail(format!("no output: {e}"))),
             }
         }
         epoch += 1;
         let want = recompute(&completed);
-        prop_assert_eq!(
-            &state,
-            &want,
-            "after epoch {} with {} workers",
-            epoch - 1,
-            workers
-        );
+        prop_assert_eq!(&state, &want, "after epoch {} with {:?}", epoch - 1, mode);
     }
-    drop(feed_tx);
-    job.join()
-        .map_err(|_| TestCaseError::fail("job panicked"))?
-        .map_err(TestCaseError::fail)?;
-    match out_rx.try_recv() {
-        Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => Ok(()),
-        Ok(extra) => Err(TestCaseError::fail(format!(
-            "output after the end: {extra:?}"
-        ))),
-    }
+    job.close()
 }
 
 fn schedule() -> impl Strategy<Value = Vec<Vec<Delivery>>> {
@@ -365,12 +438,22 @@ proptest! {
 
     #[test]
     fn incremental_equals_recomputation_one_worker(s in schedule()) {
-        check(1, s)?;
+        check(Mode::Run(1), s)?;
     }
 
     #[test]
     fn incremental_equals_recomputation_four_workers(s in schedule()) {
-        check(4, s)?;
+        check(Mode::Run(4), s)?;
+    }
+
+    #[test]
+    fn incremental_equals_recomputation_one_worker_in_place(s in schedule()) {
+        check(Mode::Job(1), s)?;
+    }
+
+    #[test]
+    fn incremental_equals_recomputation_three_workers_as_a_job(s in schedule()) {
+        check(Mode::Job(3), s)?;
     }
 }
 

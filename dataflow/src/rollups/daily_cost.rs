@@ -15,6 +15,7 @@
 //! JOIN utc_days(r) d                       -- pro rata by time overlap; one-time purchases
 //!                                          -- land whole on their start day
 //! JOIN current_deliveries c ON (delivery_scope(r), r.delivery) = (c.scope, c.delivery)
+//!                                          -- (chosen by `current::Current`, see below)
 //! GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
 //! ```
 //!
@@ -28,11 +29,16 @@
 //! Amounts ride in the difference (`Amounts`), so the group sums are differential's own
 //! consolidation; `count` turns each group's accumulated amounts into a row, and a change
 //! of a group's amounts arrives as a retraction of the old row and an insertion of the new.
+//!
+//! The join on current deliveries and the two-view rule are not operators of the graph:
+//! `current::Current`, in front of it, keeps the current parts of every scope and feeds
+//! only how they change (masked by [`mask`]). In the graph they cost a reduce, a semijoin,
+//! a reduce and a join (five arrangements) on every epoch, which was most of the latency
+//! of one new row; outside it they cost a hash lookup per part.
 
 use burnrate_schemas::{CostRecord, DailyCostKey, DeliveryScope, Provider};
 use chrono::{DateTime, NaiveDate, Utc};
-use differential_dataflow::{AsCollection, VecCollection};
-use timely::dataflow::operators::vec::Map;
+use differential_dataflow::VecCollection;
 
 use crate::money::Amounts;
 
@@ -72,66 +78,63 @@ fn key(r: &CostRecord, day: NaiveDate) -> DailyCostKey {
     }
 }
 
-/// The rollup: parts of current deliveries, summed by key.
+/// The rollup: the current parts (already selected and masked by `current::Current`),
+/// summed by key. One arrangement: everything that decides *which* parts count happens
+/// before the graph, on the differences it is fed.
 pub fn rollup<'scope>(
-    parts: VecCollection<'scope, u64, ((DeliveryScope, u64), DailyCostKey), Amounts>,
-    current: VecCollection<'scope, u64, (DeliveryScope, u64), i128>,
+    parts: VecCollection<'scope, u64, DailyCostKey, Amounts>,
 ) -> VecCollection<'scope, u64, (DailyCostKey, Amounts), isize> {
-    let live = parts
-        .semijoin(current.clone())
-        .map(|((scope, _), key)| (base(&scope), (scope.view, key)));
-    // Which of the two views each (provider, account, period) currently has. Every live
-    // part's own scope is current, so the join below keeps every part.
-    let views = current.map(|(scope, _)| (base(&scope), scope.view)).reduce(
-        |_base, present: &[(&String, i128)], out: &mut Vec<((bool, bool), i128)>| {
-            let has = |name: &str| present.iter().any(|(v, n)| v.as_str() == name && *n > 0);
-            out.push(((has(ACTUAL), has(AMORTIZED)), 1));
-        },
-    );
-    keep_only(
-        live.join(views),
-        |((_, ((view, _), (has_actual, has_amortized))), a)| {
-            // Beside an amortized view, the actual view gives only billed cost and
-            // quantities, and the amortized view only effective cost.
-            if view == ACTUAL && *has_amortized {
-                a.effective = 0;
-            }
-            if view == AMORTIZED && *has_actual {
-                a.billed = 0;
-                a.quantity = 0;
-                a.rows = 0;
-            }
-        },
-    )
-    .map(|(_base, ((_view, key), _))| key)
-    .count()
+    parts.count()
+}
+
+/// Which of the two views a (provider, account, period) currently has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Views {
+    pub actual: bool,
+    pub amortized: bool,
+}
+
+impl Views {
+    /// The views with `view` added (a view that is neither leaves them as they are).
+    pub fn with(self, view: &str) -> Views {
+        Views {
+            actual: self.actual || view == ACTUAL,
+            amortized: self.amortized || view == AMORTIZED,
+        }
+    }
+}
+
+/// Whether a scope's view is one the two-view rule can mask.
+pub fn is_masked_view(view: &str) -> bool {
+    view == ACTUAL || view == AMORTIZED
+}
+
+/// The two-view rule on one part of a scope with `view`, given the views its period has.
+/// Linear (a retraction is masked the same way), so it may be applied to differences.
+pub fn mask(view: &str, views: Views, mut a: Amounts) -> Amounts {
+    // Beside an amortized view, the actual view gives only billed cost and quantities,
+    // and the amortized view only effective cost.
+    if view == ACTUAL && views.amortized {
+        a.effective = 0;
+    }
+    if view == AMORTIZED && views.actual {
+        a.billed = 0;
+        a.quantity = 0;
+        a.rows = 0;
+    }
+    a
 }
 
 const ACTUAL: &str = "actual";
 const AMORTIZED: &str = "amortized";
 
 /// A delivery scope without its view: what the two views of one period share.
-type Base = (Provider, String, DateTime<Utc>);
+pub type Base = (Provider, String, DateTime<Utc>);
 
-fn base(scope: &DeliveryScope) -> Base {
+pub fn base(scope: &DeliveryScope) -> Base {
     (
         scope.provider,
         scope.billing_account_id.clone(),
         scope.billing_period_start,
     )
-}
-
-/// Clears parts of each amount, depending on its record. Linear (a retraction is cleared
-/// the same way), so it is a valid map on differences.
-fn keep_only<'scope, D: Clone + 'static>(
-    collection: VecCollection<'scope, u64, D, Amounts>,
-    clear: impl Fn((&D, &mut Amounts)) + 'static,
-) -> VecCollection<'scope, u64, D, Amounts> {
-    collection
-        .inner
-        .map(move |(d, t, mut a)| {
-            clear((&d, &mut a));
-            (d, t, a)
-        })
-        .as_collection()
 }
