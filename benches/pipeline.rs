@@ -239,7 +239,7 @@ struct Bench {
 
 impl Bench {
     fn in_place() -> Bench {
-        let job = Job::start(Config { workers: 1 }).unwrap_or_else(|e| panic!("job: {e}"));
+        let job = Job::start(Config::workers(1)).unwrap_or_else(|e| panic!("job: {e}"));
         Bench {
             job: Driven::InPlace(job),
             next_delivery: 1,
@@ -250,7 +250,7 @@ impl Bench {
         let (feed_tx, feed_rx) = channel();
         let (out_tx, out_rx) = channel();
         let thread = std::thread::spawn(move || {
-            burnrate_dataflow::run(Config { workers: 1 }, ChannelFeed(feed_rx), out_tx)
+            burnrate_dataflow::run(Config::workers(1), ChannelFeed(feed_rx), out_tx)
         });
         Bench {
             job: Driven::Thread {

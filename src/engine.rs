@@ -83,7 +83,7 @@ impl Engine {
     /// Opens the store, starts the job, replays the log and reconciles the rollups.
     pub fn start(data_dir: &Path, workers: usize) -> Result<Engine> {
         let store = Arc::new(EmbeddedStore::open(data_dir)?);
-        let job = Job::start(Config { workers }).context("starting the dataflow job")?;
+        let job = Job::start(Config::workers(workers)).context("starting the dataflow job")?;
         let mut engine = Engine {
             store,
             job: Some(job),

@@ -46,6 +46,8 @@ impl Current {
         match input {
             Input::Parts { delivery, parts } => self.parts(delivery, parts, out),
             Input::Complete { delivery } => self.complete(delivery, out),
+            // Metrics do not select deliveries; the driver feeds them to their own inputs.
+            Input::Metrics { .. } => {}
         }
     }
 

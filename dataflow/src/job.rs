@@ -88,7 +88,7 @@ impl Job {
                 Some(std::time::Instant::now()),
             );
             let (tx, out) = channel();
-            let handles = build(&mut worker, tx);
+            let handles = build(&mut worker, &config, tx);
             return Ok(Job(Inner::Local {
                 worker: Box::new(worker),
                 driver: Box::new(Driver::new(handles)),
@@ -132,8 +132,14 @@ impl Job {
                         Output::Complete { epoch: got } => {
                             return Err(JobError::Epoch { got, want: *epoch });
                         }
-                        o @ Output::DailyCost { epoch: e, .. } if e == *epoch => outputs.push(o),
-                        Output::DailyCost { epoch: got, .. } => {
+                        o @ (Output::DailyCost { epoch: e, .. }
+                        | Output::Finding { epoch: e, .. })
+                            if e == *epoch =>
+                        {
+                            outputs.push(o)
+                        }
+                        Output::DailyCost { epoch: got, .. }
+                        | Output::Finding { epoch: got, .. } => {
                             return Err(JobError::Epoch { got, want: *epoch });
                         }
                     }

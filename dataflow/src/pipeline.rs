@@ -22,9 +22,13 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use burnrate_schemas::{CostRecord, DailyCostKey, DeliveryScope, RowRef, Totals};
+use burnrate_schemas::{
+    CostRecord, DailyCostKey, DeliveryScope, Finding, HourStats, RowRef, Totals,
+};
 
 use crate::current::Current;
+use crate::recommendations::RecommendationConfig;
+use crate::signals::{self, Window, WindowUpdates, stats::Stats};
 use differential_dataflow::input::{Input as _, InputSession};
 use timely::dataflow::ProbeHandle;
 
@@ -109,6 +113,24 @@ pub enum Input {
     /// All parts of the delivery have been given: it now replaces the previous delivery
     /// of each scope it covers.
     Complete { delivery: u64 },
+    /// Per-minute metrics, as the metric window turned them into input updates
+    /// (`signals::MetricsWindow`, which refuses duplicate and too-old minutes first).
+    Metrics {
+        buckets: Vec<((String, i64), HourStats)>,
+        hours: Vec<(i64, isize)>,
+        clock: Vec<(Window, isize)>,
+    },
+}
+
+impl Input {
+    /// The job's input for a metric window's updates.
+    pub fn metrics(updates: &WindowUpdates) -> Input {
+        Input::Metrics {
+            buckets: updates.buckets.clone(),
+            hours: updates.hours.clone(),
+            clock: updates.clock.clone(),
+        }
+    }
 }
 
 /// The input side. Embedded mode feeds from an in-process channel; a Kafka consumer is
@@ -136,20 +158,42 @@ pub enum Output {
         epoch: u64,
         diff: isize,
     },
+    /// A recommendation finding appears (`diff` > 0) or disappears (`diff` < 0); a changed
+    /// finding is the old one out and the new one in, in the same epoch.
+    Finding {
+        finding: Finding,
+        epoch: u64,
+        diff: isize,
+    },
     /// Every change up to and including `epoch` has been reported.
     Complete { epoch: u64 },
 }
 
 /// Settings of the job.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Timely worker threads in this process.
     pub workers: usize,
+    /// Thresholds and lookbacks of the recommendation rules.
+    pub recommendations: RecommendationConfig,
+}
+
+impl Config {
+    /// Default settings with `workers` workers.
+    pub fn workers(workers: usize) -> Config {
+        Config {
+            workers,
+            ..Config::default()
+        }
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { workers: 1 }
+        Config {
+            workers: 1,
+            recommendations: RecommendationConfig::default(),
+        }
     }
 }
 
@@ -157,6 +201,10 @@ impl Default for Config {
 pub(crate) struct Handles {
     /// How the current parts change (see `current`): the daily cost rollup's input.
     costs: InputSession<u64, DailyCostKey, Amounts>,
+    /// The metric window (see `signals::feed`): buckets, hours in the window, the clock.
+    buckets: InputSession<u64, (String, i64), Stats>,
+    hours: InputSession<u64, i64, isize>,
+    clock: InputSession<u64, Window, isize>,
     probe: ProbeHandle<u64>,
 }
 
@@ -164,20 +212,35 @@ impl Handles {
     fn advance_to(&mut self, now: u64) {
         self.costs.advance_to(now);
         self.costs.flush();
+        self.buckets.advance_to(now);
+        self.buckets.flush();
+        self.hours.advance_to(now);
+        self.hours.flush();
+        self.clock.advance_to(now);
+        self.clock.flush();
     }
 }
 
 /// Builds the graph on one worker: every input, and every output reported on `out`.
 /// Another output (signals, recommendations) is one more collection inspected into `out`
 /// and probed with the same probe.
-pub(crate) fn build(worker: &mut timely::worker::Worker, out: Sender<Output>) -> Handles {
+pub(crate) fn build(
+    worker: &mut timely::worker::Worker,
+    config: &Config,
+    out: Sender<Output>,
+) -> Handles {
+    let recommendations = config.recommendations.clone();
     worker.dataflow::<u64, _, _>(|scope| {
         let (costs_in, costs) = scope.new_collection::<DailyCostKey, Amounts>();
+        let (buckets_in, buckets) = scope.new_collection::<(String, i64), Stats>();
+        let (hours_in, hours) = scope.new_collection::<i64, isize>();
+        let (clock_in, clock) = scope.new_collection::<Window, isize>();
         let probe = ProbeHandle::new();
-        daily_cost::rollup(costs)
+        let rollup_out = out.clone();
+        daily_cost::rollup(costs.clone())
             .inspect_batch(move |_, updates| {
                 for ((key, amounts), epoch, diff) in updates {
-                    let _ = out.send(Output::DailyCost {
+                    let _ = rollup_out.send(Output::DailyCost {
                         key: key.clone(),
                         totals: amounts.totals(),
                         epoch: *epoch,
@@ -186,8 +249,22 @@ pub(crate) fn build(worker: &mut timely::worker::Worker, out: Sender<Output>) ->
                 }
             })
             .probe_with(&probe);
+        signals::graph::findings(buckets, hours, clock, costs, recommendations)
+            .inspect_batch(move |_, updates| {
+                for (finding, epoch, diff) in updates {
+                    let _ = out.send(Output::Finding {
+                        finding: finding.clone(),
+                        epoch: *epoch,
+                        diff: *diff,
+                    });
+                }
+            })
+            .probe_with(&probe);
         Handles {
             costs: costs_in,
+            buckets: buckets_in,
+            hours: hours_in,
+            clock: clock_in,
             probe,
         }
     })
@@ -217,7 +294,24 @@ impl Driver {
     /// epoch. Every output of the epoch has been sent when this returns.
     pub(crate) fn epoch(&mut self, worker: &mut timely::worker::Worker, batch: Vec<Input>) -> u64 {
         for input in batch {
-            self.current.apply(input, &mut self.changes);
+            match input {
+                Input::Metrics {
+                    buckets,
+                    hours,
+                    clock,
+                } => {
+                    for (key, stats) in buckets {
+                        self.handles.buckets.update(key, Stats(stats));
+                    }
+                    for (hour, diff) in hours {
+                        self.handles.hours.update(hour, diff);
+                    }
+                    for (window, diff) in clock {
+                        self.handles.clock.update(window, diff);
+                    }
+                }
+                other => self.current.apply(other, &mut self.changes),
+            }
         }
         for (key, amounts) in self.changes.drain(..) {
             self.handles.costs.update(key, amounts);
@@ -250,7 +344,7 @@ pub fn run<F: Feed + 'static>(config: Config, feed: F, out: Sender<Output>) -> R
             let Ok(sender) = sender else {
                 return;
             };
-            let mut handles = build(worker, sender.clone());
+            let mut handles = build(worker, &config, sender.clone());
             if worker.index() == 0 {
                 let taken = feed.lock().ok().and_then(|mut f| f.take());
                 if let Some(feed) = taken {

@@ -301,7 +301,7 @@ impl Driven {
                 let (feed_tx, feed_rx): (Sender<Vec<Input>>, _) = channel();
                 let (out_tx, out_rx) = channel();
                 let job = std::thread::spawn(move || {
-                    run(Config { workers }, ChannelFeed(feed_rx), out_tx)
+                    run(Config::workers(workers), ChannelFeed(feed_rx), out_tx)
                 });
                 Driven::Run {
                     feed: Some(feed_tx),
@@ -309,7 +309,7 @@ impl Driven {
                     job: Some(job),
                 }
             }
-            Mode::Job(workers) => Driven::Job(Job::start(Config { workers }).expect("job")),
+            Mode::Job(workers) => Driven::Job(Job::start(Config::workers(workers)).expect("job")),
         }
     }
 
@@ -420,6 +420,10 @@ fn check(mode: Mode, schedule: Vec<Vec<Delivery>>) -> Result<(), TestCaseError> 
                     prop_assert_eq!(e, epoch);
                     prop_assert_eq!(i + 1, n, "Complete comes last");
                 }
+                // Without metrics there are no findings.
+                Output::Finding { finding, .. } => {
+                    prop_assert!(false, "a finding without metrics: {:?}", finding);
+                }
             }
         }
         epoch += 1;
@@ -498,7 +502,7 @@ fn a_restatement_replaces_and_does_not_add() {
     // 10.00 + 5.00, then restated as 10.00 + 7.50: the day's billed goes 15.00 → 17.50.
     let (feed_tx, feed_rx) = channel();
     let (out_tx, out_rx) = channel();
-    let job = std::thread::spawn(move || run(Config { workers: 2 }, ChannelFeed(feed_rx), out_tx));
+    let job = std::thread::spawn(move || run(Config::workers(2), ChannelFeed(feed_rx), out_tx));
     let mut state = BTreeMap::new();
     for (seq, cents) in [(1u64, 500i64), (2, 750)] {
         let del = d(cents);

@@ -52,9 +52,12 @@ pub fn check(s: &Signals, cfg: &RecommendationConfig) -> Option<Verdict> {
             cost.currency, cost.resource_id
         ),
         description: format!(
-            "{} of the last {} days' cost is on demand and both spend (cv {}) and hourly \
-             demand are steady; a one-year commitment at a {} discount covers it.",
-            cost.on_demand_share, cost.days, cost.daily_cv, discount
+            "{}% of the last {} days' cost is on demand, and both spend (daily cost varies \
+             by {}%) and hourly demand are steady; a one-year commitment at {}% off covers it.",
+            (cost.on_demand_share * Decimal::ONE_HUNDRED).round_dp(1),
+            cost.days,
+            (cost.daily_cv * Decimal::ONE_HUNDRED).round_dp(1),
+            (discount * Decimal::ONE_HUNDRED).round_dp(1)
         ),
     })
 }

@@ -10,7 +10,8 @@
 //!
 //! A sample is refused (with its row) when its minute is already counted for the resource
 //! (the first one counts; a retried push is not double-counted) or when it is older than
-//! the window. Which minutes were counted is one 60-bit mask per resource and hour, so the
+//! the lookback. Even a refused sample marks when the stream began (the window's first
+//! minute), so what is counted never depends on the order samples arrive in beyond that. Which minutes were counted is one 60-bit mask per resource and hour, so the
 //! bookkeeping is small next to the buckets, and forgotten when the hour leaves.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -38,6 +39,8 @@ pub struct MetricsWindow {
     first: Option<i64>,
     last: Option<i64>,
     window: Option<Window>,
+    /// The oldest minute the lookback reaches at the current watermark.
+    horizon: Option<i64>,
     counted: HashMap<(String, i64), u64>,
 }
 
@@ -48,6 +51,7 @@ impl MetricsWindow {
             first: None,
             last: None,
             window: None,
+            horizon: None,
             counted: HashMap::new(),
         }
     }
@@ -86,8 +90,9 @@ impl MetricsWindow {
         let mut masks: BTreeMap<(String, i64), u64> = BTreeMap::new();
         for s in samples {
             let minute = minute_of(s.minute);
-            if let Some(w) = self.window
-                && minute < w.start
+            self.first = Some(self.first.map_or(minute, |f| f.min(minute)));
+            if let Some(h) = self.horizon
+                && minute < h
             {
                 out.refused.push((
                     s.row_ref.clone(),
@@ -114,7 +119,6 @@ impl MetricsWindow {
             *mask |= bit;
             *masks.entry(key.clone()).or_default() |= bit;
             buckets.entry(key).or_default().add(&HourStats::of(s), 1);
-            self.first = Some(self.first.map_or(minute, |f| f.min(minute)));
             self.last = Some(self.last.map_or(minute, |l| l.max(minute)));
         }
         out.buckets = buckets.into_iter().collect();
@@ -129,6 +133,7 @@ impl MetricsWindow {
             return;
         };
         let new = Window::at(first, last, self.lookback_hours);
+        self.horizon = Some(Window::at(i64::MIN, last, self.lookback_hours).start);
         if self.window == Some(new) {
             return;
         }

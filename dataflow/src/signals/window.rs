@@ -31,7 +31,7 @@ impl Window {
         let hour_start = last.div_euclid(60) * 60;
         let reach = hour_start - (i64::from(lookback_hours.max(1)) - 1) * 60;
         Window {
-            start: reach.max(first.min(end)),
+            start: reach.max(first.min(last)),
             end,
         }
     }
