@@ -17,6 +17,14 @@
 //! applying the entries in order, then feeds the result once. (Entries written before
 //! this format, a bare list of parts, read as "all whole".)
 //!
+//! Metrics take the same path: a batch of samples passes the metric window (which refuses
+//! duplicate and too-old minutes), runs through the job, and its buckets are committed
+//! before the batch is acknowledged; the recommendation changes it causes are then
+//! applied to the store's lifecycle (which enqueues their webhook events in the same
+//! commit). On start the buckets are replayed and the store's recommendations reconciled
+//! with what the job finds, so a crash between the two commits loses nothing and a
+//! restart announces nothing twice.
+//!
 //! The engine is not `Send` with one worker: the job's graph lives on its thread.
 
 use std::collections::BTreeMap;
@@ -24,8 +32,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
+use std::collections::BTreeSet;
+
+use burnrate_dataflow::recommendations::RecommendationConfig;
+use burnrate_dataflow::signals::MetricsWindow;
 use burnrate_dataflow::{Amounts, Config, Input, Job, Output, Part, Prepared};
-use burnrate_schemas::{DailyCostKey, DeliveryScope, Totals};
+use burnrate_schemas::{DailyCostKey, DeliveryScope, Finding, MetricSample, RowRef, Totals};
 use burnrate_sink::{DeliveryInfo, EmbeddedStore};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -57,6 +69,21 @@ impl LogEntry {
 /// One rollup change: key, totals, +1 (appears) or -1 (disappears).
 pub type Change = (DailyCostKey, Totals, isize);
 
+/// One recommendation finding change: +1 (holds now) or -1 (no longer holds).
+pub type FindingChange = (Finding, isize);
+
+/// What became of a batch of metric samples.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsOutcome {
+    /// Samples counted (and durably stored).
+    pub accepted: usize,
+    /// Samples not counted, with why: a minute already counted for the resource, or one
+    /// older than the lookback.
+    pub refused: Vec<(RowRef, String)>,
+    /// Recommendations created, updated or withdrawn by the batch.
+    pub recommendation_events: usize,
+}
+
 /// The running pipeline over one data directory.
 pub struct Engine {
     store: Arc<EmbeddedStore>,
@@ -68,6 +95,12 @@ pub struct Engine {
     current: FxHashMap<DeliveryScope, (u64, Sums)>,
     /// How long the job took on the last delivery (from handing it over to its changes).
     last_job_time: std::time::Duration,
+    /// Which minutes the metric window covers, and which it already counted.
+    window: MetricsWindow,
+    /// The findings the job currently holds (what the store's active set must equal).
+    findings: BTreeSet<Finding>,
+    /// How long a recommendation stays valid without being confirmed again.
+    ttl: Option<chrono::Duration>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -80,19 +113,133 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Opens the store, starts the job, replays the log and reconciles the rollups.
+    /// Opens the store, starts the job with default recommendation settings, replays the
+    /// log and reconciles the rollups and recommendations.
     pub fn start(data_dir: &Path, workers: usize) -> Result<Engine> {
+        Engine::start_with(data_dir, workers, RecommendationConfig::default())
+    }
+
+    /// [`Engine::start`] with the given recommendation settings.
+    pub fn start_with(
+        data_dir: &Path,
+        workers: usize,
+        recommendations: RecommendationConfig,
+    ) -> Result<Engine> {
         let store = Arc::new(EmbeddedStore::open(data_dir)?);
-        let job = Job::start(Config::workers(workers)).context("starting the dataflow job")?;
+        let window = MetricsWindow::new(recommendations.lookback_hours);
+        let ttl = (recommendations.ttl_days > 0)
+            .then(|| chrono::Duration::days(i64::from(recommendations.ttl_days)));
+        let job = Job::start(Config {
+            workers,
+            recommendations,
+        })
+        .context("starting the dataflow job")?;
         let mut engine = Engine {
             store,
             job: Some(job),
             next_seq: 1,
             current: FxHashMap::default(),
             last_job_time: std::time::Duration::ZERO,
+            window,
+            findings: BTreeSet::new(),
+            ttl,
         };
         engine.replay()?;
+        engine.replay_metrics()?;
         Ok(engine)
+    }
+
+    /// Rebuilds the metric window and its buckets from the store, then makes the store's
+    /// active recommendations exactly what the job now finds.
+    fn replay_metrics(&mut self) -> Result<()> {
+        let stored = self.store.metric_buckets()?;
+        if !stored.is_empty() {
+            let updates = self
+                .window
+                .restore(stored.iter().map(|(at, _, mask)| (at.clone(), *mask)));
+            let batch = vec![Input::Metrics {
+                buckets: stored
+                    .into_iter()
+                    .map(|(at, stats, _)| (at, stats))
+                    .collect(),
+                hours: updates.hours,
+                clock: updates.clock,
+            }];
+            let (changes, findings) = self.epoch_all(batch)?;
+            if !changes.is_empty() {
+                bail!("replaying metrics changed the cost rollups");
+            }
+            self.note_findings(&findings);
+        }
+        let current: Vec<Finding> = self.findings.iter().cloned().collect();
+        self.store
+            .reconcile_findings(&current, chrono::Utc::now(), self.ttl)?;
+        Ok(())
+    }
+
+    /// Keeps the job's current findings up to date with a batch of changes.
+    fn note_findings(&mut self, changes: &[FindingChange]) {
+        for (f, diff) in changes {
+            if *diff > 0 {
+                self.findings.insert(f.clone());
+            } else {
+                self.findings.remove(f);
+            }
+        }
+    }
+
+    /// Takes a batch of per-minute samples: counts what is new, commits it, and applies
+    /// the recommendation changes it causes. Returns once the accepted samples are durable.
+    pub fn push_metrics(&mut self, samples: &[MetricSample]) -> Result<MetricsOutcome> {
+        let updates = self.window.push(samples);
+        let mut outcome = MetricsOutcome {
+            accepted: samples.len() - updates.refused.len(),
+            refused: updates.refused.clone(),
+            recommendation_events: 0,
+        };
+        if updates.buckets.is_empty() && updates.hours.is_empty() && updates.clock.is_empty() {
+            return Ok(outcome);
+        }
+        let (changes, findings) = self.epoch_all(vec![Input::metrics(&updates)])?;
+        if !changes.is_empty() {
+            bail!("metrics changed the cost rollups");
+        }
+        let deltas: Vec<_> = updates
+            .buckets
+            .iter()
+            .zip(updates.masks.iter())
+            .map(|((at, stats), (_, mask))| (at.clone(), *stats, *mask))
+            .collect();
+        let keep_from = self.window.window().map(|w| w.start.div_euclid(60));
+        if let Err(e) = self.store.add_metric_buckets(&deltas, keep_from) {
+            let _ = self.shutdown();
+            return Err(e).context("committing metric samples; the pipeline stopped");
+        }
+        outcome.recommendation_events = self.apply_findings(&findings)?;
+        Ok(outcome)
+    }
+
+    /// Applies finding changes to the store's lifecycle; returns the events enqueued.
+    fn apply_findings(&mut self, findings: &[FindingChange]) -> Result<usize> {
+        if findings.is_empty() {
+            return Ok(0);
+        }
+        self.note_findings(findings);
+        let events = self
+            .store
+            .apply_findings(findings, chrono::Utc::now(), self.ttl)
+            .context("recording recommendation changes")?;
+        Ok(events.len())
+    }
+
+    /// Confirms every current finding (extending its expiry) and expires what the job
+    /// no longer confirms; run it now and then (`burnrate run` does, hourly).
+    pub fn maintain(&mut self) -> Result<usize> {
+        let now = chrono::Utc::now();
+        let current: Vec<Finding> = self.findings.iter().cloned().collect();
+        let mut events = self.store.reconcile_findings(&current, now, self.ttl)?;
+        events.extend(self.store.expire(now)?);
+        Ok(events.len())
     }
 
     /// The store, for readers in this process (the API beside the pipeline).
@@ -160,23 +307,33 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs one epoch and collects its rollup changes.
+    /// Runs one epoch and collects its rollup changes (and notes its finding changes,
+    /// which only a replay of costs alone can cause, before any metrics are back).
     fn epoch(&mut self, batch: Vec<Input>) -> Result<Vec<Change>> {
+        let (changes, findings) = self.epoch_all(batch)?;
+        self.note_findings(&findings);
+        Ok(changes)
+    }
+
+    /// Runs one epoch; returns its rollup changes and its finding changes.
+    fn epoch_all(&mut self, batch: Vec<Input>) -> Result<(Vec<Change>, Vec<FindingChange>)> {
         let job = self
             .job
             .as_mut()
             .ok_or_else(|| anyhow!("the pipeline is closed"))?;
         let outputs = job.epoch(batch)?;
         let mut changes = Vec::with_capacity(outputs.len());
+        let mut findings = Vec::new();
         for output in outputs {
-            if let Output::DailyCost {
-                key, totals, diff, ..
-            } = output
-            {
-                changes.push((key, totals, diff));
+            match output {
+                Output::DailyCost {
+                    key, totals, diff, ..
+                } => changes.push((key, totals, diff)),
+                Output::Finding { finding, diff, .. } => findings.push((finding, diff)),
+                Output::Complete { .. } => {}
             }
         }
-        Ok(changes)
+        Ok((changes, findings))
     }
 
     /// Runs a delivery through the job, then commits it (its log entry and the rollup
@@ -253,7 +410,7 @@ impl Engine {
             self.current.insert(scope, (seq, parts));
         }
         let started = std::time::Instant::now();
-        let changes = self.epoch(batch)?;
+        let (changes, findings) = self.epoch_all(batch)?;
         self.last_job_time = started.elapsed();
         let info = DeliveryInfo {
             seq,
@@ -268,6 +425,8 @@ impl Engine {
             return Err(e).context("committing the delivery; the pipeline stopped");
         }
         self.next_seq = seq + 1;
+        // New costs move the savings of recommendations (and may start or end some).
+        self.apply_findings(&findings)?;
         // Rows that appeared, changed or disappeared: the distinct keys the changes touch.
         let changed_rows = changes
             .iter()

@@ -29,6 +29,10 @@ struct Cli {
         value_name = "DIR"
     )]
     data_dir: PathBuf,
+    /// A TOML config file (recommendation thresholds, webhooks); every key can also be set
+    /// as `BURNRATE_<SECTION>__<KEY>`. Without one, the documented defaults apply.
+    #[arg(long, global = true, env = "BURNRATE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,12 +66,13 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let config = || burnrate::config::Config::load(cli.config.as_deref());
     let result = match cli.command {
-        Command::Ingest(args) => cmd::ingest::run(args, &cli.data_dir),
+        Command::Ingest(args) => config().and_then(|c| cmd::ingest::run(args, &cli.data_dir, &c)),
         Command::Serve(args) => cmd::serve::run(args, &cli.data_dir),
         Command::Summary(args) => cmd::summary::run(args, &cli.data_dir),
-        Command::Run(args) => cmd::run::run(args, &cli.data_dir),
-        Command::Demo(args) => cmd::demo::run(args, &cli.data_dir),
+        Command::Run(args) => config().and_then(|c| cmd::run::run(args, &cli.data_dir, &c)),
+        Command::Demo(args) => config().and_then(|c| cmd::demo::run(args, &cli.data_dir, &c)),
         Command::Generate(args) => cmd::generate::run(args),
     };
     match result {

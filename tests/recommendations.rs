@@ -36,7 +36,7 @@ fn burnrate(data_dir: &Path, args: &[&str]) {
 }
 
 struct Month {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     truth: Value,
     costs: Vec<(CostDay, Decimal)>,
     metrics: Collected,
@@ -68,7 +68,7 @@ fn month(seed: u64) -> Month {
         serde_json::from_str(&std::fs::read_to_string(out.join("truth.json")).expect("truth"))
             .expect("json");
     Month {
-        _dir: dir,
+        dir,
         truth,
         costs,
         metrics,

@@ -96,8 +96,27 @@ pub trait Store: Send + Sync {
 /// Where pushed metric samples go: the running job's metrics input. Object-safe; the API
 /// holds an `Option<Arc<dyn MetricsIngest>>`, `None` in a process that only reads.
 pub trait MetricsIngest: Send + Sync {
-    /// Takes a whole request's validated samples (all or nothing).
-    fn push(&self, samples: Vec<MetricSample>) -> Result<(), StoreFailure>;
+    /// Takes a whole request's validated samples; returns once the counted ones are
+    /// durable, with those it skipped (a minute already counted, one older than the
+    /// lookback) by their index in the request.
+    fn push(&self, samples: Vec<MetricSample>) -> Result<PushOutcome, StoreFailure>;
+}
+
+/// What the job made of a push (the 202 body of `POST /api/v1/metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct PushOutcome {
+    /// Samples counted.
+    pub accepted: usize,
+    /// Valid samples that were not counted, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A valid sample the job did not count.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Skipped {
+    /// Its 0-based position in the request.
+    pub index: usize,
+    pub reason: String,
 }
 
 /// A store that could not answer.

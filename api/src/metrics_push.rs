@@ -26,8 +26,10 @@
 //! - At most [`MAX_SAMPLES`] samples per request (413 past that), and a body of at most
 //!   [`MAX_BODY_BYTES`].
 //! - Accepted samples carry the row reference `http:POST /api/v1/metrics`, row = index + 1,
-//!   the way file rows are named. The answer is 202 `{"accepted": n}`: the samples are
-//!   handed to the running job, which computes from them in its next epoch.
+//!   the way file rows are named. The answer is 202 `{"accepted": n, "skipped": [...]}`
+//!   once the job has counted them durably: a valid sample is skipped (with its index and
+//!   why) when its resource's minute was already counted (a retried push counts once) or
+//!   is older than the lookback.
 //! - A server that only reads a store (`burnrate serve`) has no job to hand them to: 503.
 
 use axum::Json;
@@ -37,12 +39,10 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use burnrate_schemas::{MetricSample, Provider, RowRef};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use serde::Serialize;
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
 use crate::error::{AppError, InvalidField, Problem};
-use crate::{AppState, blocking};
+use crate::{AppState, PushOutcome, blocking};
 
 /// The most samples one request may carry.
 pub const MAX_SAMPLES: usize = 10_000;
@@ -84,13 +84,6 @@ const TEXT_FIELDS: [&str; 5] = [
     "model",
     "accelerator",
 ];
-
-/// The answer to an accepted push.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Accepted {
-    /// Samples handed to the job.
-    pub accepted: usize,
-}
 
 /// Collects the errors of one sample.
 struct Checker<'a> {
@@ -334,7 +327,7 @@ pub fn parse_samples(body: &[u8]) -> Result<Vec<MetricSample>, AppError> {
     request_body(content = Object,
         description = "An array of samples, or {\"samples\": [...]}; see the module docs"),
     responses(
-        (status = 202, description = "Every sample was accepted", body = Accepted),
+        (status = 202, description = "Every sample was accepted", body = PushOutcome),
         (status = 400, description = "The body is not an array of samples", body = Problem,
          content_type = "application/problem+json"),
         (status = 413, description = "More than 10,000 samples, or too large a body",
@@ -348,7 +341,7 @@ pub fn parse_samples(body: &[u8]) -> Result<Vec<MetricSample>, AppError> {
 pub async fn metrics_post(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Accepted>), AppError> {
+) -> Result<(StatusCode, Json<PushOutcome>), AppError> {
     let Some(ingest) = state.metrics_ingest.clone() else {
         return Err(AppError::read_only(
             "this server only reads a store; push metrics to `burnrate run`".into(),
@@ -362,9 +355,10 @@ pub async fn metrics_post(
         }
     })?;
     let samples = parse_samples(&body)?;
-    let accepted = samples.len();
-    if accepted > 0 {
-        blocking(move || ingest.push(samples)).await?;
-    }
-    Ok((StatusCode::ACCEPTED, Json(Accepted { accepted })))
+    let outcome = if samples.is_empty() {
+        PushOutcome::default()
+    } else {
+        blocking(move || ingest.push(samples)).await?
+    };
+    Ok((StatusCode::ACCEPTED, Json(outcome)))
 }

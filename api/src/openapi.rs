@@ -10,11 +10,11 @@ use utoipa::{IntoParams, OpenApi};
 
 use crate::error::{InvalidField, Problem};
 use crate::health::Health;
-use crate::metrics_push::Accepted;
 use crate::recommendations::{DeadLetters, RecommendationList, VerdictBody};
 use crate::resources::{DailyPoint, ResourceCosts, RunRate};
 use crate::summary::{Breakdown, CostType, Scope, Summary};
 use crate::trends::{Granularity, TrendPoint, Trends};
+use crate::{PushOutcome, Skipped};
 
 /// The selection of the summary and trends endpoints.
 #[derive(Debug, IntoParams)]
@@ -114,7 +114,7 @@ pub struct RecommendationParams {
     components(schemas(
         Summary, Breakdown, Scope, CostType, Trends, TrendPoint, Granularity,
         ResourceCosts, DailyPoint, RunRate, Health, Problem, InvalidField,
-        RecommendationList, VerdictBody, DeadLetters, Accepted
+        RecommendationList, VerdictBody, DeadLetters, PushOutcome, Skipped
     )),
     tags(
         (name = "costs", description = "Cost summaries, trends and per-resource costs"),

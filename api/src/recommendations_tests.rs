@@ -423,7 +423,7 @@ async fn valid_samples_are_handed_over_with_their_row_refs() {
     ]);
     let r = post(&st, "/api/v1/metrics", &body.to_string()).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    assert_eq!(r.json(), json!({"accepted": 2}));
+    assert_eq!(r.json(), json!({"accepted": 2, "skipped": []}));
     let got = collected.samples.lock().expect("lock").clone();
     assert_eq!(got.len(), 2);
     let (a, b) = (&got[0], &got[1]);
@@ -471,7 +471,7 @@ async fn valid_samples_are_handed_over_with_their_row_refs() {
 
     let wrapped = json!({"samples": [{"resource_id": "ep-3", "timestamp": "2024-03-05T00:00:00Z", "replicas": 1}]});
     let r = post(&st, "/api/v1/metrics", &wrapped.to_string()).await;
-    assert_eq!(r.json(), json!({"accepted": 1}));
+    assert_eq!(r.json(), json!({"accepted": 1, "skipped": []}));
     assert_eq!(collected.samples.lock().expect("lock").len(), 3);
 }
 

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use tower::ServiceExt;
 
-use crate::{AppState, MetricsIngest, StatusChangeError, Store, StoreFailure, router};
+use crate::{AppState, MetricsIngest, PushOutcome, StatusChangeError, Store, StoreFailure, router};
 
 pub fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
@@ -193,12 +193,16 @@ pub struct Collected {
 }
 
 impl MetricsIngest for Collected {
-    fn push(&self, samples: Vec<MetricSample>) -> Result<(), StoreFailure> {
+    fn push(&self, samples: Vec<MetricSample>) -> Result<PushOutcome, StoreFailure> {
         if self.fail {
             return Err(StoreFailure("the job's input is closed".into()));
         }
+        let accepted = samples.len();
         self.samples.lock().expect("lock").extend(samples);
-        Ok(())
+        Ok(PushOutcome {
+            accepted,
+            skipped: Vec::new(),
+        })
     }
 }
 

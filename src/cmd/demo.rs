@@ -12,10 +12,13 @@ use burnrate::engine::Engine;
 use burnrate::stores::EmbeddedReader;
 use burnrate_api::AppState;
 use burnrate_ingest::Options;
-use burnrate_ingest::generate::{Config, generate};
+use burnrate_ingest::generate::{Config as GenerateConfig, generate};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use clap::Args;
 
+use burnrate::config::Config;
+
+use super::live::{Live, start_webhooks};
 use super::run::{Seen, watch};
 use super::serve::{spawn_background, stop_flag};
 
@@ -38,7 +41,7 @@ pub struct DemoArgs {
     no_serve: bool,
 }
 
-pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
+pub fn run(args: DemoArgs, data_dir: &Path, config: &Config) -> Result<std::process::ExitCode> {
     anyhow::ensure!(args.days > 0, "--days must be at least 1");
     let gen_dir = data_dir.join("demo-input");
     let input = gen_dir.join("data");
@@ -51,7 +54,7 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
             gen_dir.display()
         );
         let t = Instant::now();
-        let mut cfg = Config::new(&gen_dir, args.days, 1, 42);
+        let mut cfg = GenerateConfig::new(&gen_dir, args.days, 1, 42);
         cfg.start = args.start;
         let summary = generate(&cfg).context("generating the demo data")?;
         eprintln!(
@@ -61,12 +64,15 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
             t.elapsed().as_secs_f64()
         );
     }
-    let mut engine = Engine::start(data_dir, args.workers)
+    let mut engine = Engine::start_with(data_dir, args.workers, config.recommendations.clone())
         .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
     eprintln!("running the pipeline over {} ...", input.display());
     let t = Instant::now();
     let mut seen = Seen::default();
     let stop = stop_flag();
+    if !args.no_serve {
+        start_webhooks(&engine, config, &stop)?;
+    }
     watch(
         &mut engine,
         &input,
@@ -74,7 +80,7 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         &mut seen,
         0,
         true,
-        &stop,
+        &mut Live::none(stop.clone()),
     )?;
     eprintln!(
         "  stored in {} ({:.1} s)",
@@ -97,10 +103,14 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "burnrate".into());
+    let mut live = Live::none(stop.clone());
     let base = if args.no_serve {
         format!("http://{}", args.listen)
     } else {
-        let state = AppState::new(Arc::new(EmbeddedReader(engine.store())));
+        let (l, pushes) = Live::with_pushes(stop.clone());
+        live = l;
+        let state =
+            AppState::new(Arc::new(EmbeddedReader(engine.store()))).with_metrics_ingest(pushes);
         format!("http://{}", spawn_background(args.listen, state)?)
     };
     println!(
@@ -111,6 +121,7 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
          {base}/api/v1/ai-costs/summary?start_date={from}&end_date={to}&scope=all&cost_type=effective\n  \
          {base}/api/v1/ai-costs/trends?start_date={from}&end_date={to}&granularity=weekly\n  \
          {base}/api/v1/ai-costs/summary?start_date={from}&end_date={to}&cloud_provider=aws&cloud_provider=gcp\n  \
+         {base}/api/v1/recommendations\n  \
          {base}/api/v1/openapi.json\n\
          \n\
          Or, in another terminal:\n  \
@@ -136,7 +147,7 @@ pub fn run(args: DemoArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         &mut seen,
         2,
         false,
-        &stop,
+        &mut live,
     )?;
     engine.close()?;
     Ok(std::process::ExitCode::SUCCESS)

@@ -68,6 +68,8 @@ pub(crate) struct Tally {
     /// (summing `Decimal`s of 28 places rescales on every addition).
     totals: Vec<(Provider, String, i128, i128)>,
     metrics: u64,
+    /// Samples of the file being read, handed to the pipeline after each file.
+    samples: Vec<MetricSample>,
     writer: Option<Box<dyn Write>>,
     write_error: Option<std::io::Error>,
     /// The delivery being read (one per folder of files).
@@ -90,6 +92,7 @@ impl Tally {
         Tally {
             totals: Vec::new(),
             metrics: 0,
+            samples: Vec::new(),
             writer,
             write_error: None,
             preparer: Preparer::default(),
@@ -140,10 +143,15 @@ impl Emit for Tally {
     fn metric(&mut self, sample: MetricSample) {
         self.metrics += 1;
         self.write(&sample);
+        self.samples.push(sample);
     }
 }
 
-pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
+pub fn run(
+    args: IngestArgs,
+    data_dir: &Path,
+    config: &burnrate::config::Config,
+) -> Result<std::process::ExitCode> {
     let expanded = expand_paths(&args.paths).context("listing the inputs")?;
     for note in &expanded.notes {
         eprintln!("note: {note}");
@@ -160,7 +168,7 @@ pub fn run(args: IngestArgs, data_dir: &Path) -> Result<std::process::ExitCode> 
         None
     } else {
         Some(
-            Engine::start(data_dir, args.workers)
+            Engine::start_with(data_dir, args.workers, config.recommendations.clone())
                 .with_context(|| format!("opening the data directory {}", data_dir.display()))?,
         )
     };
@@ -326,6 +334,34 @@ pub(crate) fn ingest_files(
                     out.reports.push(report);
                 }
                 Err(e) => out.failures.push(e.to_string()),
+            }
+            let samples = std::mem::take(&mut tally.samples);
+            if let Some(engine) = engine.as_deref_mut()
+                && !samples.is_empty()
+            {
+                let m = engine
+                    .push_metrics(&samples)
+                    .with_context(|| format!("storing the metrics of {}", file.display()))?;
+                let old = m
+                    .refused
+                    .iter()
+                    .filter(|(_, why)| why.contains("older than"))
+                    .count();
+                let mut line = format!(
+                    "metrics from {}: {} samples counted",
+                    file.display(),
+                    m.accepted
+                );
+                if m.refused.len() > old {
+                    line += &format!(", {} already counted", m.refused.len() - old);
+                }
+                if old > 0 {
+                    line += &format!(", {old} older than the lookback");
+                }
+                if m.recommendation_events > 0 {
+                    line += &format!(", {} recommendation changes", m.recommendation_events);
+                }
+                out.stored.push(line);
             }
         }
         let preparer = std::mem::take(&mut tally.preparer);

@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use std::net::SocketAddr;
@@ -23,7 +22,10 @@ use burnrate_api::AppState;
 use burnrate_ingest::{Options, expand_paths};
 use clap::Args;
 
+use burnrate::config::Config;
+
 use super::ingest::{Tally, ingest_files};
+use super::live::{Live, start_webhooks};
 use super::serve::{spawn_background, stop_flag};
 
 #[derive(Debug, Args)]
@@ -61,14 +63,22 @@ fn stamp(path: &Path) -> Option<Stamp> {
     Some((meta.len(), meta.modified().ok()))
 }
 
-pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
+pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::process::ExitCode> {
     if !args.input.is_dir() {
         anyhow::bail!("--input {} is not a folder", args.input.display());
     }
-    let mut engine = Engine::start(data_dir, args.workers)
+    let mut engine = Engine::start_with(data_dir, args.workers, config.recommendations.clone())
         .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    let stop = stop_flag();
+    let mut live = Live::none(stop.clone());
+    if !args.once {
+        start_webhooks(&engine, config, &stop)?;
+    }
     if !args.once && !args.no_serve {
-        let state = AppState::new(Arc::new(EmbeddedReader(engine.store())));
+        let (l, pushes) = Live::with_pushes(stop.clone());
+        live = l;
+        let state =
+            AppState::new(Arc::new(EmbeddedReader(engine.store()))).with_metrics_ingest(pushes);
         let bound = spawn_background(args.listen, state)?;
         eprintln!(
             "API: http://{bound}/api/v1/ai-costs/summary?scope=all&start_date=YYYY-MM-DD&end_date=YYYY-MM-DD (default: the last 30 days; OpenAPI: /api/v1/openapi.json)"
@@ -85,7 +95,6 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         data_dir.display()
     );
     let mut seen = Seen::default();
-    let stop = stop_flag();
     watch(
         &mut engine,
         &args.input,
@@ -93,7 +102,7 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
         &mut seen,
         args.poll_seconds,
         args.once,
-        &stop,
+        &mut live,
     )?;
     engine.close()?;
     Ok(std::process::ExitCode::SUCCESS)
@@ -117,7 +126,7 @@ pub(crate) fn watch(
     seen: &mut Seen,
     poll_seconds: u64,
     once: bool,
-    stop: &AtomicBool,
+    live: &mut Live,
 ) -> Result<()> {
     let Seen {
         previous,
@@ -177,16 +186,20 @@ pub(crate) fn watch(
         if once && dirty.is_empty() && !settling {
             return Ok(());
         }
-        // Sleep in short steps, so a stop request is seen within a tenth of a second.
+        // Wait in short steps, serving metric pushes meanwhile, so a stop request is seen
+        // within a tenth of a second.
         let wake = Instant::now() + Duration::from_secs(poll_seconds);
         while Instant::now() < wake {
-            if stop.load(Ordering::SeqCst) {
+            if live.stopped() {
                 eprintln!("stopping: the store is closed cleanly");
                 return Ok(());
             }
-            std::thread::sleep(Duration::from_millis(100).min(wake - Instant::now()));
+            live.serve(
+                engine,
+                Duration::from_millis(100).min(wake - Instant::now()),
+            )?;
         }
-        if stop.load(Ordering::SeqCst) {
+        if live.stopped() {
             eprintln!("stopping: the store is closed cleanly");
             return Ok(());
         }
