@@ -17,7 +17,8 @@
 //! applying the entries in order, then feeds the result once. (Entries written before
 //! this format, a bare list of parts, read as "all whole".)
 //!
-//! The engine is not `Send` with one worker: the job's graph lives on its thread.
+//! The engine is not `Send`: with one worker the job's graph lives on the thread that
+//! started it (see `dataflow::job`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
