@@ -25,7 +25,8 @@
 //! with what the job finds, so a crash between the two commits loses nothing and a
 //! restart announces nothing twice.
 //!
-//! The engine is not `Send` with one worker: the job's graph lives on its thread.
+//! The engine is not `Send`: with one worker the job's graph lives on the thread that
+//! started it (see `dataflow::job`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,35 +37,15 @@ use std::collections::BTreeSet;
 
 use burnrate_dataflow::recommendations::RecommendationConfig;
 use burnrate_dataflow::signals::MetricsWindow;
-use burnrate_dataflow::{Amounts, Config, Input, Job, Output, Part, Prepared};
+use burnrate_dataflow::{Config, Input, Job, Output, Part, Prepared};
 use burnrate_schemas::{DailyCostKey, DeliveryScope, Finding, MetricSample, RowRef, Totals};
 use burnrate_sink::{DeliveryInfo, EmbeddedStore};
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
 
-type Sums = FxHashMap<DailyCostKey, Amounts>;
+mod held;
 
-/// What the log stores for one delivery (JSON, opaque to the store).
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct LogEntry {
-    /// Parts of the scopes this delivery brings for the first time.
-    pub whole: Vec<Part>,
-    /// For scopes held before: new amounts minus held amounts, per key that changed.
-    pub changes: Vec<Part>,
-}
-
-impl LogEntry {
-    /// Reads an entry, or a bare list of parts (the format before entries).
-    pub fn decode(blob: &[u8]) -> serde_json::Result<LogEntry> {
-        match blob.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'[') => Ok(LogEntry {
-                whole: serde_json::from_slice(blob)?,
-                changes: Vec::new(),
-            }),
-            _ => serde_json::from_slice(blob),
-        }
-    }
-}
+pub use held::LogEntry;
+use held::Sorted;
 
 /// One rollup change: key, totals, +1 (appears) or -1 (disappears).
 pub type Change = (DailyCostKey, Totals, isize);
@@ -92,7 +73,7 @@ pub struct Engine {
     next_seq: u64,
     /// The parts of the current delivery of each scope, as the job holds them: what a
     /// restatement's difference (fed and logged) is taken against.
-    current: FxHashMap<DeliveryScope, (u64, Sums)>,
+    current: FxHashMap<DeliveryScope, (u64, Sorted)>,
     /// How long the job took on the last delivery (from handing it over to its changes).
     last_job_time: std::time::Duration,
     /// Which minutes the metric window covers, and which it already counted.
@@ -252,14 +233,10 @@ impl Engine {
             let entry = LogEntry::decode(&blob)
                 .with_context(|| format!("decoding logged delivery {}", info.seq))?;
             // A later delivery of a scope replaces the earlier one whole, as in the job.
-            let mut whole: FxHashMap<DeliveryScope, Sums> = FxHashMap::default();
-            for (scope, key, amounts) in entry.whole {
-                whole.entry(scope).or_default().insert(key, amounts);
+            for (scope, parts) in entry.whole {
+                self.current.insert(scope, (info.seq, parts));
             }
-            for (scope, held) in whole {
-                self.current.insert(scope, (info.seq, held));
-            }
-            for (scope, key, amounts) in entry.changes {
+            for (scope, changes) in entry.changes {
                 let Some((_, held)) = self.current.get_mut(&scope) else {
                     bail!(
                         "logged delivery {} changes a scope no earlier delivery brought \
@@ -270,7 +247,7 @@ impl Engine {
                         scope.billing_period_start
                     );
                 };
-                add(held, key, amounts);
+                *held = held::apply(std::mem::take(held), changes);
             }
             self.next_seq = self.next_seq.max(info.seq + 1);
         }
@@ -351,62 +328,44 @@ impl Engine {
         prepared: Prepared,
     ) -> Result<(u64, usize)> {
         let seq = self.next_seq;
-        let mut by_scope: FxHashMap<DeliveryScope, Vec<(DailyCostKey, Amounts)>> =
-            FxHashMap::default();
-        for (scope, key, amounts) in prepared.parts {
-            by_scope.entry(scope).or_default().push((key, amounts));
-        }
         let mut entry = LogEntry::default();
-        // The held delivery number each change is fed under, beside `entry.changes`.
+        // The held delivery number each group of changes is fed under.
         let mut change_seqs = Vec::new();
-        let mut fresh = Vec::new();
-        for (scope, parts) in by_scope {
+        for (scope, parts) in held::group(prepared.parts) {
             match self.current.get_mut(&scope) {
                 Some((held_seq, held)) => {
-                    let mut old = std::mem::take(held);
-                    for (key, new) in parts {
-                        let d = new.minus(old.remove(&key).unwrap_or_default());
-                        if !d.is_nothing() {
-                            entry.changes.push((scope.clone(), key.clone(), d));
-                            change_seqs.push(*held_seq);
-                        }
-                        add(held, key, new);
-                    }
-                    for (key, gone) in old {
-                        entry
-                            .changes
-                            .push((scope.clone(), key, Amounts::default().minus(gone)));
+                    let changes = held::difference(held, &parts);
+                    *held = parts;
+                    if !changes.is_empty() {
                         change_seqs.push(*held_seq);
+                        entry.changes.push((scope, changes));
                     }
                 }
-                None => {
-                    let mut sums = Sums::default();
-                    for (key, amounts) in parts {
-                        entry.whole.push((scope.clone(), key.clone(), amounts));
-                        add(&mut sums, key, amounts);
-                    }
-                    fresh.push((scope, sums));
-                }
+                None => entry.whole.push((scope, parts)),
             }
         }
         let blob = serde_json::to_vec(&entry).context("encoding the delivery's log entry")?;
+        let flat = |groups: &[held::Group]| -> Vec<Part> {
+            groups
+                .iter()
+                .flat_map(|(s, list)| list.iter().map(move |(k, a)| (s.clone(), k.clone(), *a)))
+                .collect()
+        };
         let mut batch = Vec::new();
-        let mut changes = entry.changes.into_iter().zip(change_seqs).peekable();
-        while let Some((part, delivery)) = changes.next() {
-            let mut parts = vec![part];
-            while let Some((next, _)) = changes.next_if(|(_, d)| *d == delivery) {
-                parts.push(next);
-            }
-            batch.push(Input::Parts { delivery, parts });
+        for (group, delivery) in entry.changes.iter().zip(change_seqs) {
+            batch.push(Input::Parts {
+                delivery,
+                parts: flat(std::slice::from_ref(group)),
+            });
         }
-        if !fresh.is_empty() {
+        if !entry.whole.is_empty() {
             batch.push(Input::Parts {
                 delivery: seq,
-                parts: entry.whole,
+                parts: flat(&entry.whole),
             });
             batch.push(Input::Complete { delivery: seq });
         }
-        for (scope, parts) in fresh {
+        for (scope, parts) in entry.whole {
             self.current.insert(scope, (seq, parts));
         }
         let started = std::time::Instant::now();
@@ -452,27 +411,6 @@ impl Engine {
             job.close()?;
         }
         Ok(())
-    }
-}
-
-/// Adds to a key's sum; a sum that becomes nothing is removed (as the job does), so the
-/// held parts equal what a fresh delivery of them holds.
-fn add(sums: &mut Sums, key: DailyCostKey, amounts: Amounts) {
-    use std::collections::hash_map::Entry;
-    match sums.entry(key) {
-        Entry::Occupied(mut e) => {
-            let sum = e.get().minus(Amounts::default().minus(amounts));
-            if sum.is_nothing() {
-                e.remove();
-            } else {
-                e.insert(sum);
-            }
-        }
-        Entry::Vacant(e) => {
-            if !amounts.is_nothing() {
-                e.insert(amounts);
-            }
-        }
     }
 }
 

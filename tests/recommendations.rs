@@ -155,6 +155,31 @@ fn planted_patterns_are_found_and_nothing_else() {
     ] {
         assert!(kinds.contains(k), "no {k} finding");
     }
+
+    // The product path: `burnrate ingest` fed the metrics through the incremental job, day
+    // file by day file, interleaved with the billing deliveries. Its active recommendations
+    // are exactly the from-scratch findings, each announced by a `created` event once.
+    let store = EmbeddedStore::open_read_only(&m.dir.path().join("store")).expect("store");
+    let recs = store.recommendations().expect("recommendations");
+    let mut active: Vec<Finding> = recs
+        .iter()
+        .filter(|r| r.state == burnrate_schemas::State::Active)
+        .map(|r| r.finding.clone())
+        .collect();
+    active.sort();
+    assert_eq!(active, findings);
+    let (precision, recall, wrong) = score(&active, &m.truth);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_eq!((precision, recall), (1.0, 1.0));
+    let mut created: BTreeMap<String, usize> = BTreeMap::new();
+    for e in store.outbox().expect("outbox") {
+        if e.kind == burnrate_schemas::EventKind::Created {
+            *created.entry(e.recommendation.id.clone()).or_default() += 1;
+        }
+    }
+    for r in &recs {
+        assert_eq!(created.get(&r.id), Some(&1), "{}", r.id);
+    }
 }
 
 /// The case's settings as our config: its window comes from the data (10:00–10:09).

@@ -36,7 +36,7 @@ use crate::money::Amounts;
 use crate::rollups::daily_cost;
 
 /// One delivery's contribution to the daily cost rollup: its records split by UTC day and
-/// summed by scope and key. This is the job's input, and what an input log stores.
+/// summed by scope and key. This is the job's input (the engine logs it grouped by scope).
 pub type Part = (DeliveryScope, DailyCostKey, Amounts);
 
 /// Records turned into parts, and the records that could not be.

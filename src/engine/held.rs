@@ -1,0 +1,202 @@
+//! A scope's parts as the engine holds and logs them: sorted by key, one entry per key,
+//! no zero entries. Sorted, so the difference between what a scope held and what its
+//! restatement brings is one merge of two sorted lists (no hash table is built or
+//! rebuilt per restatement), and the new list simply replaces the old.
+
+use std::cmp::Ordering;
+
+use burnrate_dataflow::{Amounts, Part};
+use burnrate_schemas::{DailyCostKey, DeliveryScope};
+use serde::{Deserialize, Serialize};
+
+/// One scope's parts, sorted by key, each key once, none zero.
+pub type Sorted = Vec<(DailyCostKey, Amounts)>;
+
+/// A scope and its parts (or changes).
+pub type Group = (DeliveryScope, Sorted);
+
+/// What the log stores for one delivery (JSON, opaque to the store).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// The scopes this delivery brings for the first time, with their parts.
+    pub whole: Vec<Group>,
+    /// The scopes held before, with new amounts minus held amounts per key that changed.
+    pub changes: Vec<Group>,
+}
+
+impl LogEntry {
+    /// Reads an entry, or a bare list of parts (the format before entries: all whole).
+    pub fn decode(blob: &[u8]) -> serde_json::Result<LogEntry> {
+        match blob.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => Ok(LogEntry {
+                whole: group(serde_json::from_slice(blob)?),
+                changes: Vec::new(),
+            }),
+            _ => serde_json::from_slice(blob),
+        }
+    }
+}
+
+/// Parts grouped by scope, each group `Sorted`. `prepare` already yields parts sorted by
+/// scope and key with each key once, so usually this only splits the list into runs.
+pub fn group(mut parts: Vec<Part>) -> Vec<Group> {
+    if !parts.is_sorted_by(|a, b| (&a.0, &a.1) <= (&b.0, &b.1)) {
+        parts.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    }
+    let mut out: Vec<Group> = Vec::new();
+    for (scope, key, amounts) in parts {
+        match out.last_mut() {
+            Some((s, list)) if *s == scope => match list.last_mut() {
+                Some((k, a)) if *k == key => *a = a.minus(Amounts::default().minus(amounts)),
+                _ => list.push((key, amounts)),
+            },
+            _ => out.push((scope, vec![(key, amounts)])),
+        }
+    }
+    for (_, list) in &mut out {
+        list.retain(|(_, a)| !a.is_nothing());
+    }
+    out
+}
+
+/// The changes that turn `old` into `new`: per key, new amounts minus old, where they
+/// differ (a key only in `old` is retracted whole).
+pub fn difference(old: &Sorted, new: &Sorted) -> Sorted {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        let order = match (old.get(i), new.get(j)) {
+            (Some(o), Some(n)) => o.0.cmp(&n.0),
+            (Some(_), None) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        match order {
+            Ordering::Less => {
+                out.push((old[i].0.clone(), Amounts::default().minus(old[i].1)));
+                i += 1;
+            }
+            Ordering::Greater => {
+                out.push(new[j].clone());
+                j += 1;
+            }
+            Ordering::Equal => {
+                let d = new[j].1.minus(old[i].1);
+                if !d.is_nothing() {
+                    out.push((new[j].0.clone(), d));
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// `held` with `changes` added, key by key (sums that become zero drop out).
+pub fn apply(held: Sorted, changes: Sorted) -> Sorted {
+    let mut out = Vec::with_capacity(held.len() + changes.len());
+    let (mut held, mut changes) = (held.into_iter().peekable(), changes.into_iter().peekable());
+    loop {
+        let order = match (held.peek(), changes.peek()) {
+            (Some(h), Some(c)) => h.0.cmp(&c.0),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => break,
+        };
+        let next = match order {
+            Ordering::Less => held.next(),
+            Ordering::Greater => changes.next(),
+            Ordering::Equal => match (held.next(), changes.next()) {
+                (Some((k, h)), Some((_, c))) => Some((k, h.minus(Amounts::default().minus(c)))),
+                _ => None,
+            },
+        };
+        if let Some((k, a)) = next
+            && !a.is_nothing()
+        {
+            out.push((k, a));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burnrate_schemas::{ChargeCategory, CostCategory, Provider};
+    use chrono::NaiveDate;
+
+    fn key(service: &str) -> DailyCostKey {
+        DailyCostKey {
+            day: NaiveDate::from_ymd_opt(2024, 3, 5).expect("day"),
+            provider: Provider::Aws,
+            service_code: service.into(),
+            service_name: service.into(),
+            account: "1".into(),
+            resource_id: None,
+            charge_category: ChargeCategory::Usage,
+            cost_category: CostCategory::Compute,
+            pricing_model: None,
+            is_ai: false,
+            currency: "USD".into(),
+        }
+    }
+
+    fn a(billed: i128, rows: i128) -> Amounts {
+        Amounts {
+            billed,
+            effective: billed,
+            quantity: 0,
+            rows,
+        }
+    }
+
+    #[test]
+    fn the_difference_applied_to_the_old_parts_gives_the_new() {
+        // Keys a..d: a only old (5), b in both unchanged (7), c in both 3 → 4, d only new (2).
+        let old = vec![
+            (key("a"), a(5, 1)),
+            (key("b"), a(7, 1)),
+            (key("c"), a(3, 1)),
+        ];
+        let new = vec![
+            (key("b"), a(7, 1)),
+            (key("c"), a(4, 1)),
+            (key("d"), a(2, 1)),
+        ];
+        let d = difference(&old, &new);
+        assert_eq!(
+            d,
+            vec![
+                (key("a"), a(-5, -1)),
+                (key("c"), a(1, 0)),
+                (key("d"), a(2, 1))
+            ]
+        );
+        assert_eq!(apply(old, d), new);
+    }
+
+    #[test]
+    fn grouping_sorts_and_sums_repeated_keys() {
+        let scope = |acct: &str| DeliveryScope {
+            provider: Provider::Aws,
+            billing_account_id: acct.into(),
+            billing_period_start: chrono::DateTime::UNIX_EPOCH,
+            view: String::new(),
+            additive_source: None,
+        };
+        let parts = vec![
+            (scope("2"), key("b"), a(1, 1)),
+            (scope("1"), key("b"), a(2, 1)),
+            (scope("2"), key("a"), a(3, 1)),
+            (scope("2"), key("b"), a(-1, -1)),
+        ];
+        assert_eq!(
+            group(parts),
+            vec![
+                (scope("1"), vec![(key("b"), a(2, 1))]),
+                (scope("2"), vec![(key("a"), a(3, 1))]),
+            ]
+        );
+    }
+}
