@@ -47,6 +47,9 @@ mod held;
 pub use held::LogEntry;
 use held::Sorted;
 
+/// How far past the wall clock a metric minute may be (clock skew, time zones gone wrong).
+const FUTURE_HOURS: i64 = 24;
+
 /// One rollup change: key, totals, +1 (appears) or -1 (disappears).
 pub type Change = (DailyCostKey, Totals, isize);
 
@@ -172,7 +175,22 @@ impl Engine {
     /// Takes a batch of per-minute samples: counts what is new, commits it, and applies
     /// the recommendation changes it causes. Returns once the accepted samples are durable.
     pub fn push_metrics(&mut self, samples: &[MetricSample]) -> Result<MetricsOutcome> {
-        let updates = self.window.push(samples);
+        // The watermark only moves forward, so one sample dated in the future would expire
+        // every real minute at once: refuse those.
+        let horizon = chrono::Utc::now() + chrono::Duration::hours(FUTURE_HOURS);
+        let (ok, future): (Vec<&MetricSample>, Vec<&MetricSample>) =
+            samples.iter().partition(|s| s.minute <= horizon);
+        let ok: Vec<MetricSample> = ok.into_iter().cloned().collect();
+        let mut updates = self.window.push(&ok);
+        updates.refused.extend(future.into_iter().map(|s| {
+            (
+                s.row_ref.clone(),
+                format!(
+                    "minute {} is more than {FUTURE_HOURS} hours in the future",
+                    s.minute
+                ),
+            )
+        }));
         let mut outcome = MetricsOutcome {
             accepted: samples.len() - updates.refused.len(),
             refused: updates.refused.clone(),

@@ -271,3 +271,32 @@ fn case_b17_signals_and_recommendations() {
         assert!(!got.contains_key(id.as_str().expect("id")));
     }
 }
+
+/// A sample dated in the future would move the watermark past every real minute: it is
+/// refused, and the real minutes still count.
+#[test]
+fn a_future_sample_cannot_expire_the_window() {
+    let case = common::expected("B17");
+    let input = common::case_dir("B17").join("input");
+    let (costs, _) = common::read_clean(&input.join("focus-endpoint-costs-2024-03-05.csv"));
+    let (metrics, _) = common::read_clean(&input.join("inference-metrics-2024-03-05T10.csv"));
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut engine =
+        burnrate::engine::Engine::start_with(dir.path(), 1, b17_config(&case)).expect("engine");
+    engine
+        .deliver(
+            vec!["costs".into()],
+            costs.costs.len() as u64,
+            burnrate_dataflow::prepare(&costs.costs),
+        )
+        .expect("deliver");
+    let mut future = metrics.metrics[0].clone();
+    future.minute = "2999-01-01T00:00:00Z".parse().expect("time");
+    let m = engine.push_metrics(&[future]).expect("push");
+    assert_eq!(m.accepted, 0);
+    assert!(m.refused[0].1.contains("in the future"), "{:?}", m.refused);
+    let m = engine.push_metrics(&metrics.metrics).expect("push");
+    assert_eq!(m.accepted, metrics.metrics.len());
+    assert_eq!(m.recommendation_events, 2);
+    engine.close().expect("close");
+}
