@@ -8,30 +8,14 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use common::dec;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-fn burnrate(data_dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .expect("run burnrate");
-    assert!(
-        out.status.success(),
-        "burnrate {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The all-spend summary over every day, in one cost view.
 fn summary_all(data_dir: &Path, cost_type: &str) -> Value {
-    let out = burnrate(
+    let out = common::burnrate_ok(
         data_dir,
         &[
             "summary",
@@ -91,7 +75,7 @@ fn check(seed: &str, days: &str, workers: &str) {
     let out = work.path().join("gen");
     let data_dir = work.path().join("store");
     let out_s = out.to_str().expect("path");
-    burnrate(
+    common::burnrate_ok(
         &data_dir,
         &[
             "generate",
@@ -107,7 +91,7 @@ fn check(seed: &str, days: &str, workers: &str) {
     let truth: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("truth.json")).expect("truth"))
             .expect("json");
-    burnrate(
+    common::burnrate_ok(
         &data_dir,
         &[
             "ingest",
@@ -139,7 +123,7 @@ fn summary_equals_the_generator_truth() {
 fn demo_stores_the_generator_truth() {
     let work = tempfile::tempdir().expect("tempdir");
     let data_dir = work.path().join("store");
-    burnrate(&data_dir, &["demo", "--no-serve", "--days", "3"]);
+    common::burnrate_ok(&data_dir, &["demo", "--no-serve", "--days", "3"]);
     let truth: Value = serde_json::from_str(
         &std::fs::read_to_string(data_dir.join("demo-input/truth.json")).expect("truth"),
     )

@@ -9,8 +9,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Command;
 
 use burnrate_dataflow::recommendations::RecommendationConfig;
 use burnrate_dataflow::signals::{CostDay, Gpu, batch, match_key};
@@ -20,20 +18,6 @@ use burnrate_schemas::Finding;
 use burnrate_sink::EmbeddedStore;
 use rust_decimal::Decimal;
 use serde_json::Value;
-
-fn burnrate(data_dir: &Path, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .expect("run burnrate");
-    assert!(
-        out.status.success(),
-        "burnrate {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 struct Month {
     dir: tempfile::TempDir,
@@ -47,7 +31,7 @@ fn month(seed: u64) -> Month {
     let out = dir.path().join("gen");
     generate(&Config::new(&out, 30, 1, seed)).expect("generate");
     let store = dir.path().join("store");
-    burnrate(
+    common::burnrate_ok(
         &store,
         &["ingest", out.join("data").to_str().expect("utf8")],
     );

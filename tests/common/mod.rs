@@ -187,3 +187,19 @@ pub fn jdec(v: &serde_json::Value, key: &str) -> Decimal {
         .unwrap_or_else(|| panic!("no string {key} in {v}"));
     dec(s)
 }
+
+/// Runs the `burnrate` binary on a store and asserts it succeeded; returns its stdout.
+pub fn burnrate_ok(data_dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run burnrate");
+    assert!(
+        out.status.success(),
+        "burnrate {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
