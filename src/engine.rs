@@ -85,6 +85,8 @@ pub struct Engine {
     findings: BTreeSet<Finding>,
     /// How long a recommendation stays valid without being confirmed again.
     ttl: Option<chrono::Duration>,
+    /// Recommendation events the last delivery or push caused.
+    last_events: usize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -127,6 +129,7 @@ impl Engine {
             window,
             findings: BTreeSet::new(),
             ttl,
+            last_events: 0,
         };
         engine.replay()?;
         engine.replay_metrics()?;
@@ -220,6 +223,7 @@ impl Engine {
 
     /// Applies finding changes to the store's lifecycle; returns the events enqueued.
     fn apply_findings(&mut self, findings: &[FindingChange]) -> Result<usize> {
+        self.last_events = 0;
         if findings.is_empty() {
             return Ok(0);
         }
@@ -228,7 +232,13 @@ impl Engine {
             .store
             .apply_findings(findings, chrono::Utc::now(), self.ttl)
             .context("recording recommendation changes")?;
+        self.last_events = events.len();
         Ok(events.len())
+    }
+
+    /// Recommendations created, updated or withdrawn by the last delivery or push.
+    pub fn last_recommendation_events(&self) -> usize {
+        self.last_events
     }
 
     /// Confirms every current finding (extending its expiry) and expires what the job

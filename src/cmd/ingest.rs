@@ -383,10 +383,15 @@ pub(crate) fn ingest_files(
             } else {
                 folder.as_path()
             };
-            out.stored.push(format!(
+            let mut line = format!(
                 "delivery {seq} from {}: {records} records, {rows} rollup rows changed",
                 shown.display()
-            ));
+            );
+            let events = engine.last_recommendation_events();
+            if events > 0 {
+                line += &format!(", {events} recommendation changes");
+            }
+            out.stored.push(line);
         }
     }
     Ok(out)
