@@ -141,9 +141,11 @@ impl Engine {
     fn replay_metrics(&mut self) -> Result<()> {
         let stored = self.store.metric_buckets()?;
         if !stored.is_empty() {
-            let updates = self
-                .window
-                .restore(stored.iter().map(|(at, _, mask)| (at.clone(), *mask)));
+            let first = self.store.metric_first_minute()?;
+            let updates = self.window.restore(
+                first,
+                stored.iter().map(|(at, _, mask)| (at.clone(), *mask)),
+            );
             let batch = vec![Input::Metrics {
                 buckets: stored
                     .into_iter()
@@ -213,7 +215,10 @@ impl Engine {
             .map(|((at, stats), (_, mask))| (at.clone(), *stats, *mask))
             .collect();
         let keep_from = self.window.window().map(|w| w.start.div_euclid(60));
-        if let Err(e) = self.store.add_metric_buckets(&deltas, keep_from) {
+        if let Err(e) = self
+            .store
+            .add_metric_buckets(&deltas, keep_from, self.window.first())
+        {
             let _ = self.shutdown();
             return Err(e).context("committing metric samples; the pipeline stopped");
         }

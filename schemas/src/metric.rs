@@ -146,14 +146,20 @@ pub struct HourStats {
     pub throughput: [i32; THROUGHPUT_BUCKETS],
 }
 
+/// The largest measurement a minute may carry (a billion requests or tokens a minute);
+/// anything larger is a broken exporter, and is treated as not measured so that sums over
+/// a month of minutes stay far inside `i64`.
+pub const MAX_MEASURE: f64 = 1e9;
+
 fn milli(x: f64) -> i64 {
     (x * 1000.0).round() as i64
 }
 
 impl HourStats {
-    /// One minute's contribution. Non-finite values count as not measured.
+    /// One minute's contribution. Non-finite values, and values beyond [`MAX_MEASURE`],
+    /// count as not measured.
     pub fn of(s: &MetricSample) -> HourStats {
-        let ok = |v: Option<f64>| v.filter(|x| x.is_finite());
+        let ok = |v: Option<f64>| v.filter(|x| x.is_finite() && x.abs() <= MAX_MEASURE);
         let mut h = HourStats {
             minutes: 1,
             cpu_only_minutes: i32::from(s.is_cpu_only()),
@@ -284,6 +290,10 @@ mod tests {
         acc.add(&one, -1);
         acc.add(&one, -1);
         assert!(acc.is_zero());
+        // An absurd count is not measured (a month of them could not be summed).
+        s.requests = Some(1e16);
+        assert_eq!(HourStats::of(&s).request_minutes, 0);
+        s.requests = Some(30.0);
         // A CPU endpoint's empty GPU cell is not measured, not zero.
         s.accelerator = Some("none".into());
         s.gpu_utilization_pct = None;

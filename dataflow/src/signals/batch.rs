@@ -9,7 +9,7 @@ use burnrate_schemas::{Finding, HourStats, MetricSample};
 use rust_decimal::Decimal;
 
 use super::Signals;
-use super::cost::{CostDay, cost_signal, match_key};
+use super::cost::{CostDay, billing_keys, cost_signal, match_key};
 use super::hour_of_week::{HOURS_PER_WEEK, Profile, hour_of_week};
 use super::window::{Window, minute_of};
 use crate::recommendations::{RecommendationConfig, evaluate};
@@ -65,10 +65,12 @@ pub fn signals(
     }
     let mut by_resource: BTreeMap<String, Vec<(CostDay, Decimal)>> = BTreeMap::new();
     for (day, cost) in costs {
-        by_resource
-            .entry(match_key(&day.resource_id))
-            .or_default()
-            .push((day.clone(), *cost));
+        for key in billing_keys(&day.resource_id) {
+            by_resource
+                .entry(key)
+                .or_default()
+                .push((day.clone(), *cost));
+        }
     }
     let mut out = BTreeMap::new();
     for (key, (sum, slots)) in stats {

@@ -15,8 +15,12 @@
 //! HAVING COUNT(DISTINCT BillingCurrency) = 1   -- never add currencies
 //! ```
 //!
-//! Metrics name a resource by a short id (`ep-gpu-busy`) where the bill has an ARN or an
-//! Azure path; both sides are keyed by [`match_key`], the lowercased last `/` segment.
+//! Metrics name a resource by its full id or by a short one (`ep-gpu-busy`) where the bill
+//! has an ARN or an Azure path. A metric is keyed by its lowercased id ([`match_key`]); a
+//! billing resource is found under both its lowercased id and its lowercased last `/`
+//! segment ([`billing_keys`]). When a short id names two billing resources (one endpoint
+//! name in two accounts or clouds), the key is ambiguous and gets no cost signal, hence no
+//! verdict: never one resource's savings computed from two resources' costs.
 
 use std::collections::BTreeMap;
 
@@ -25,13 +29,22 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 
-/// The key metrics and billing rows of one resource share.
+/// The key a metric sample's resource is known by: its id, lowercased (AWS lowercases
+/// endpoint names in ARNs).
 pub fn match_key(resource_id: &str) -> String {
-    resource_id
-        .rsplit('/')
-        .next()
-        .unwrap_or(resource_id)
-        .to_ascii_lowercase()
+    resource_id.to_ascii_lowercase()
+}
+
+/// The keys a billing resource can be matched under: its id and its last `/` segment,
+/// lowercased (one key when they are the same).
+pub fn billing_keys(resource_id: &str) -> Vec<String> {
+    let full = resource_id.to_ascii_lowercase();
+    let tail = full.rsplit('/').next().unwrap_or(&full).to_string();
+    if tail == full || tail.is_empty() {
+        vec![full]
+    } else {
+        vec![full, tail]
+    }
 }
 
 /// One day of one billing resource, as the rollup keys it.
@@ -83,10 +96,15 @@ pub struct CostSignal {
     pub pricing_model: Option<PricingModel>,
 }
 
-/// The signal over a resource's daily costs, or `None` with no cost or mixed currencies.
+/// The signal over a resource's daily costs, or `None` with no cost, mixed currencies, or
+/// rows of more than one billing resource (an ambiguous short id).
 pub fn cost_signal(rows: &[(CostDay, Decimal)], cost_days: usize) -> Option<CostSignal> {
     let first = rows.first()?;
-    if rows.iter().any(|(d, _)| d.currency != first.0.currency) {
+    if rows.iter().any(|(d, _)| {
+        d.currency != first.0.currency
+            || d.resource_id != first.0.resource_id
+            || d.provider != first.0.provider
+    }) {
         return None;
     }
     let mut by_day: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
@@ -159,12 +177,26 @@ mod tests {
     }
 
     #[test]
-    fn keys_match_an_arn_tail_and_a_short_name() {
+    fn a_billing_resource_is_found_by_its_id_and_its_last_segment() {
+        let arn = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/EP-GPU-busy";
         assert_eq!(
-            match_key("arn:aws:sagemaker:us-east-1:111122223333:endpoint/EP-GPU-busy"),
-            "ep-gpu-busy"
+            billing_keys(arn),
+            vec![arn.to_ascii_lowercase(), "ep-gpu-busy".to_string()]
         );
-        assert_eq!(match_key("ep-gpu-busy"), "ep-gpu-busy");
+        assert!(billing_keys(arn).contains(&match_key("ep-gpu-busy")));
+        assert!(billing_keys(arn).contains(&match_key(arn)));
+        assert_eq!(billing_keys("i-0abc"), vec!["i-0abc".to_string()]);
+    }
+
+    #[test]
+    fn a_short_id_naming_two_resources_gets_no_signal() {
+        let mut other = day("2024-03-02", PricingModel::OnDemand, "USD", "10");
+        other.0.resource_id = "arn:aws:sagemaker:us-east-1:2:endpoint/ep-a".into();
+        let rows = [
+            day("2024-03-02", PricingModel::OnDemand, "USD", "10"),
+            other,
+        ];
+        assert_eq!(cost_signal(&rows, 7), None);
     }
 
     #[test]

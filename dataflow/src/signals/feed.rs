@@ -61,13 +61,21 @@ impl MetricsWindow {
         self.window
     }
 
-    /// Restores what a store kept: the buckets' counted minutes (and so the first and last
-    /// minute). Returns the updates that rebuild the job's metric state: the buckets must
-    /// be fed separately, with their stored sums.
+    /// The first minute any sample (counted or not) was for: where the window may start.
+    /// A store keeps it beside the buckets, since pruned buckets no longer tell it.
+    pub fn first(&self) -> Option<i64> {
+        self.first
+    }
+
+    /// Restores what a store kept: the first minute and the buckets' counted minutes (which
+    /// give the last minute). Returns the updates that rebuild the job's metric state: the
+    /// buckets must be fed separately, with their stored sums.
     pub fn restore(
         &mut self,
+        first: Option<i64>,
         masks: impl IntoIterator<Item = ((String, i64), u64)>,
     ) -> WindowUpdates {
+        self.first = first;
         for ((key, hour), mask) in masks {
             if mask == 0 {
                 continue;
@@ -204,7 +212,7 @@ mod tests {
             sample("ep", "2024-03-05T11:59:00Z", 1.0),
         ]);
         let mut b = MetricsWindow::new(720);
-        let r = b.restore(u.masks.clone());
+        let r = b.restore(a.first(), u.masks.clone());
         assert_eq!(b.window(), a.window());
         assert_eq!(r.hours, u.hours);
         // The restored window still refuses a minute already counted.

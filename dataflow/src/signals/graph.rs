@@ -17,7 +17,7 @@ use differential_dataflow::VecCollection;
 use rust_decimal::Decimal;
 
 use super::Signals;
-use super::cost::{CostDay, CostSignal, cost_signal, match_key};
+use super::cost::{CostDay, CostSignal, billing_keys, cost_signal};
 use super::hour_of_week::{HOURS_PER_WEEK, Profile, hour_of_week};
 use super::stats::Stats;
 use super::window::Window;
@@ -56,7 +56,16 @@ pub fn findings<'scope>(
         );
     let cost_days = cfg.cost_days as usize;
     let costs = cost_parts
-        .flat_map(|key| CostDay::of(&key).map(|d| (match_key(&d.resource_id), d)))
+        .flat_map(|key| {
+            CostDay::of(&key)
+                .map(|d| {
+                    billing_keys(&d.resource_id)
+                        .into_iter()
+                        .map(move |k| (k, d.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
         .count()
         .map(|((key, day), amounts)| (key, (day, amounts.effective_decimal())))
         .reduce(

@@ -28,7 +28,7 @@ pub mod window;
 use burnrate_schemas::HourStats;
 
 pub use activity::Activity;
-pub use cost::{CostDay, CostSignal, cost_signal, match_key};
+pub use cost::{CostDay, CostSignal, billing_keys, cost_signal, match_key};
 pub use coverage::Coverage;
 pub use feed::{MetricsWindow, WindowUpdates};
 pub use hour_of_week::{Profile, hour_of_week};

@@ -11,7 +11,10 @@ use burnrate_schemas::HourStats;
 use redb::{ReadableTable, TableDefinition, TableError};
 use serde::{Deserialize, Serialize};
 
-use super::{EmbeddedStore, StoreError, db_err, store_err};
+use super::{EmbeddedStore, META, StoreError, db_err, store_err};
+
+/// The META key of the metric window's first minute (an `i64` stored as its bits).
+const FIRST_MINUTE: &str = "metrics_first_minute";
 
 /// `resource + "\n" + hour` (hour zero-padded so keys sort by resource, then hour) →
 /// [`Bucket`] as JSON.
@@ -37,14 +40,19 @@ fn parse_key(k: &str) -> Option<(String, i64)> {
 }
 
 impl EmbeddedStore {
-    /// Adds a batch's bucket deltas (stats added, masks or-ed) in one durable commit, and
-    /// drops buckets of hours before `keep_from_hour`.
+    /// Adds a batch's bucket deltas (stats added, masks or-ed) and the window's first
+    /// minute in one durable commit, and drops buckets of hours before `keep_from_hour`.
     pub fn add_metric_buckets(
         &self,
         deltas: &[MetricBucket],
         keep_from_hour: Option<i64>,
+        first_minute: Option<i64>,
     ) -> Result<(), StoreError> {
         let txn = self.writer()?.begin_write().map_err(db_err)?;
+        if let Some(first) = first_minute {
+            let mut meta = txn.open_table(META).map_err(store_err)?;
+            meta.insert(FIRST_MINUTE, first as u64).map_err(store_err)?;
+        }
         {
             let mut table = txn.open_table(METRIC_BUCKETS).map_err(store_err)?;
             for ((resource, hour), stats, mask) in deltas {
@@ -68,6 +76,20 @@ impl EmbeddedStore {
         }
         txn.commit().map_err(store_err)?;
         Ok(())
+    }
+
+    /// The metric window's first minute, once any metrics were stored.
+    pub fn metric_first_minute(&self) -> Result<Option<i64>, StoreError> {
+        let txn = self.begin_read()?;
+        let meta = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(store_err(e)),
+        };
+        Ok(meta
+            .get(FIRST_MINUTE)
+            .map_err(store_err)?
+            .map(|v| v.value() as i64))
     }
 
     /// Every stored bucket (empty for a store that never took metrics).
@@ -106,7 +128,7 @@ mod tests {
         {
             let store = EmbeddedStore::open(dir.path()).expect("open");
             store
-                .add_metric_buckets(&[(("ep".into(), 10), one, 0b01)], None)
+                .add_metric_buckets(&[(("ep".into(), 10), one, 0b01)], None, Some(-5))
                 .expect("add");
             store
                 .add_metric_buckets(
@@ -115,10 +137,13 @@ mod tests {
                         (("ep".into(), 11), one, 0b1),
                     ],
                     None,
+                    None,
                 )
                 .expect("add");
         }
         let store = EmbeddedStore::open(dir.path()).expect("reopen");
+        // A minute before the epoch survives the trip through META's unsigned values.
+        assert_eq!(store.metric_first_minute().expect("first"), Some(-5));
         let got = store.metric_buckets().expect("read");
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].0, ("ep".to_string(), 10));
@@ -126,7 +151,9 @@ mod tests {
             (got[0].1.minutes, got[0].1.requests_milli, got[0].2),
             (2, 10_000, 0b11)
         );
-        store.add_metric_buckets(&[], Some(11)).expect("prune");
+        store
+            .add_metric_buckets(&[], Some(11), None)
+            .expect("prune");
         let got = store.metric_buckets().expect("read");
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0.1, 11);

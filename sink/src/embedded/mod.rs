@@ -38,7 +38,7 @@ mod outbox;
 
 pub use outbox::DeliveryState;
 
-const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
+pub(crate) const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
 const DELIVERIES: TableDefinition<'static, u64, &'static str> = TableDefinition::new("deliveries");
 const PARTS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("delivery_parts");
 const DAILY_COST: TableDefinition<'static, &'static str, &'static str> =

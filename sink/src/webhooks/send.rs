@@ -66,6 +66,10 @@ pub struct Notifier {
     retry: Retry,
     poll_interval: Duration,
     agent: ureq::Agent,
+    /// When the current `run_once` began, on its clock and on the monotonic one: a request
+    /// is signed with the time it is sent, not the time the run began (a slow endpoint
+    /// must not push later requests out of receivers' replay windows).
+    run_clock: (DateTime<Utc>, std::time::Instant),
 }
 
 impl Notifier {
@@ -80,6 +84,7 @@ impl Notifier {
             .user_agent(concat!("burnrate-webhooks/", env!("CARGO_PKG_VERSION")))
             .build();
         Ok(Notifier {
+            run_clock: (Utc::now(), std::time::Instant::now()),
             store,
             endpoints,
             retry,
@@ -92,6 +97,7 @@ impl Notifier {
     /// each outcome, and retires finished events. An event no endpoint subscribes to is
     /// retired without a request. `now` is also the `webhook-timestamp` sent.
     pub fn run_once(&mut self, now: DateTime<Utc>) -> Result<RunStats, WebhookError> {
+        self.run_clock = (now, std::time::Instant::now());
         let mut stats = RunStats::default();
         for (event, states) in self.store.outbox_snapshot()? {
             let subscribed: Vec<&Endpoint> = self
@@ -175,7 +181,12 @@ impl Notifier {
         })?;
         let n = prior + 1;
         stats.attempts += 1;
-        let outcome = self.post(ep, &event.id, now.timestamp(), &body);
+        let (began, clock) = self.run_clock;
+        let sent_at = TimeDelta::from_std(clock.elapsed())
+            .ok()
+            .and_then(|d| began.checked_add_signed(d))
+            .unwrap_or(began);
+        let outcome = self.post(ep, &event.id, sent_at.timestamp(), &body);
         let (state, dead) = match outcome {
             Outcome::Delivered => {
                 tracing::info!(event = %event.id, url = %ep.url, attempt = n, "webhook delivered");
