@@ -25,7 +25,8 @@ use anyhow::{Context, Result, anyhow};
 use burnrate_dataflow::recommendations::RecommendationConfig;
 use burnrate_sink::webhooks::WebhookConfig;
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
+use figment::value::Value;
 use serde::Deserialize;
 
 /// Everything the config file sets.
@@ -43,6 +44,31 @@ pub struct Config {
 /// `BURNRATE_DATA_DIR`, belong to the command line).
 const SECTIONS: [&str; 2] = ["recommendations", "webhooks"];
 
+/// The overrides among environment variables: `BURNRATE_<SECTION>__<KEY>[__<KEY>...]`
+/// (any case) becomes the key path `section.key...`, with its value read as TOML would
+/// (`0.8` a number, `true` a boolean, anything else a string).
+fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (name, raw) in vars {
+        let upper = name.to_ascii_uppercase();
+        let Some(rest) = upper.strip_prefix("BURNRATE_") else {
+            continue;
+        };
+        let path = rest
+            .to_ascii_lowercase()
+            .split("__")
+            .collect::<Vec<_>>()
+            .join(".");
+        if SECTIONS.iter().any(|s| path.starts_with(&format!("{s}."))) {
+            let value = raw
+                .parse::<Value>()
+                .unwrap_or_else(|_| Value::from(raw.clone()));
+            out.push((path, value));
+        }
+    }
+    out
+}
+
 impl Config {
     /// Reads `path` (if given), applies the environment, and validates.
     pub fn load(path: Option<&Path>) -> Result<Config> {
@@ -53,11 +79,9 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(
-            Env::prefixed("BURNRATE_")
-                .split("__")
-                .filter(|key| SECTIONS.iter().any(|s| key.as_str().starts_with(s))),
-        );
+        for (path, value) in env_overrides(std::env::vars()) {
+            figment = figment.merge((path, value));
+        }
         let config: Config = figment.extract().map_err(|e| {
             anyhow!(
                 "{}: {e}",
@@ -80,6 +104,38 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_names_become_key_paths() {
+        let vars = [
+            ("BURNRATE_RECOMMENDATIONS__MIN_COVERAGE", "0.8"),
+            ("BURNRATE_RECOMMENDATIONS__IDLE__GPU_UTIL_BELOW_PCT", "3"),
+            ("burnrate_webhooks__max_attempts", "4"),
+            ("BURNRATE_DATA_DIR", "/tmp/x"),
+            ("BURNRATE_LOG", "debug"),
+            ("PATH", "/bin"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let got = env_overrides(vars.into_iter());
+        let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "recommendations.min_coverage",
+                "recommendations.idle.gpu_util_below_pct",
+                "webhooks.max_attempts"
+            ]
+        );
+        // Values are typed as TOML reads them, so they land in f64 and u32 fields.
+        let mut figment = Figment::new();
+        for (path, value) in got {
+            figment = figment.merge((path, value));
+        }
+        let c: Config = figment.extract().expect("extract");
+        assert_eq!(c.recommendations.min_coverage, 0.8);
+        assert_eq!(c.recommendations.idle.gpu_util_below_pct, 3.0);
+        assert_eq!(c.webhooks.max_attempts, 4);
+    }
 
     #[test]
     fn a_file_sets_keys_and_unknown_keys_are_refused() {
