@@ -23,8 +23,10 @@ fn config() -> RecommendationConfig {
     let mut cfg = RecommendationConfig {
         lookback_hours: 2,
         min_coverage: 0.3,
+        min_window_hours: 0,
         ..RecommendationConfig::default()
     };
+    cfg.commitment.min_window_days = 0;
     cfg.schedule.min_slot_minutes = 1;
     cfg.schedule.min_observed_hours = 2;
     cfg.schedule.min_idle_hours_per_week = 1;

@@ -174,6 +174,28 @@ impl Finding {
         recommendation_id(self.provider, &self.resource_id, self.kind)
     }
 
+    /// Whether `other` says something different enough to announce: another kind, action,
+    /// priority, effort or currency, or a cost or savings more than 5% apart. Signal values
+    /// drift a little with every minute; a receiver wants to hear when the advice changes,
+    /// not when an average moves in its second decimal.
+    pub fn materially_differs(&self, other: &Finding) -> bool {
+        let apart = |a: Decimal, b: Decimal| {
+            let scale = a.abs().max(b.abs());
+            !scale.is_zero() && (a - b).abs() * Decimal::from(20) > scale
+        };
+        self.kind != other.kind
+            || self.action != other.action
+            || self.priority != other.priority
+            || self.effort != other.effort
+            || self.currency != other.currency
+            || self.resource_id != other.resource_id
+            || apart(self.current_monthly_cost, other.current_monthly_cost)
+            || apart(
+                self.estimated_monthly_savings,
+                other.estimated_monthly_savings,
+            )
+    }
+
     /// Savings as a percentage of the current cost (0 when there is no cost).
     pub fn savings_percent(&self) -> Decimal {
         if self.current_monthly_cost.is_zero() {
@@ -370,6 +392,38 @@ mod tests {
             recommendation_id(Provider::Aws, "a\0", RecommendationType::Rightsize)
         );
         assert!(a.starts_with("rec_") && a.len() == 20);
+    }
+
+    #[test]
+    fn only_material_changes_differ() {
+        let f = Finding {
+            provider: Provider::Aws,
+            resource_id: "ep".into(),
+            kind: RecommendationType::Decommission,
+            title: "t".into(),
+            description: "d".into(),
+            currency: "USD".into(),
+            current_monthly_cost: Decimal::from(1000),
+            estimated_monthly_savings: Decimal::from(1000),
+            confidence: Decimal::ONE,
+            priority: Priority::Medium,
+            effort: Effort::Low,
+            action: Action::Decommission,
+            supporting_data: BTreeMap::new(),
+        };
+        let mut g = f.clone();
+        g.supporting_data.insert("coverage".into(), "0.97".into());
+        g.confidence = Decimal::new(9, 1);
+        g.description = "other words".into();
+        // Apart when the gap exceeds 5% of the larger: 1,052 − 1,000 = 52 ≤ 52.6, but
+        // 1,053 − 1,000 = 53 > 52.65.
+        g.estimated_monthly_savings = Decimal::from(1052);
+        assert!(!f.materially_differs(&g));
+        g.estimated_monthly_savings = Decimal::from(1053);
+        assert!(f.materially_differs(&g));
+        let mut h = f.clone();
+        h.priority = Priority::High;
+        assert!(f.materially_differs(&h));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! SELECT resource FROM signals
 //! WHERE coverage >= min_coverage
 //!   AND cost_days >= commitment.min_cost_days
+//!   AND window_minutes >= commitment.min_window_days × 1440
 //!   AND on_demand_share >= commitment.min_on_demand_share
 //!   AND daily_cv <= commitment.max_daily_cv
 //!   AND flatness >= commitment.min_flatness        -- demand, not only spend, is steady
@@ -22,6 +23,7 @@ pub fn check(s: &Signals, cfg: &RecommendationConfig) -> Option<Verdict> {
     let c = &cfg.commitment;
     let cost = &s.cost;
     if cost.days < c.min_cost_days
+        || s.coverage.expected < i64::from(c.min_window_days) * 1440
         || cost.on_demand_share.to_f64()? < c.min_on_demand_share
         || cost.daily_cv.to_f64()? > c.max_daily_cv
         || s.profile.flatness(cfg.schedule.min_slot_minutes)? < c.min_flatness

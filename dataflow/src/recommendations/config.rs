@@ -20,6 +20,11 @@ pub struct RecommendationConfig {
     pub decommission_after_days: u32,
     /// Days until a recommendation expires unless a recompute confirms it again.
     pub ttl_days: u32,
+    /// Hours of metrics (the window's length) before a rightsize or autoscale verdict: a
+    /// day's shape is not yet a habit. Idle verdicts need no minimum (scale to zero is
+    /// reversible), schedules need the whole week observed, commitments
+    /// `commitment.min_window_days`.
+    pub min_window_hours: u32,
     pub idle: IdleConfig,
     pub rightsize: RightsizeConfig,
     pub schedule: ScheduleConfig,
@@ -91,6 +96,8 @@ pub struct CommitmentConfig {
     pub min_flatness: f64,
     /// Days of cost needed.
     pub min_cost_days: u32,
+    /// Days of metrics needed: a one-year commitment rests on more than a day of demand.
+    pub min_window_days: u32,
     /// Discount of a one-year commitment with no upfront payment, per provider (0–1):
     /// AWS Savings Plans, Azure reservations, GCP committed use discounts.
     pub aws_discount: f64,
@@ -117,6 +124,7 @@ impl Default for RecommendationConfig {
             hours_per_month: 730,
             decommission_after_days: 7,
             ttl_days: 30,
+            min_window_hours: 24,
             idle: IdleConfig::default(),
             rightsize: RightsizeConfig::default(),
             schedule: ScheduleConfig::default(),
@@ -174,6 +182,7 @@ impl Default for CommitmentConfig {
             max_daily_cv: 0.1,
             min_flatness: 0.85,
             min_cost_days: 7,
+            min_window_days: 7,
             aws_discount: 0.25,
             azure_discount: 0.30,
             gcp_discount: 0.20,

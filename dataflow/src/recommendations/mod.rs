@@ -6,7 +6,8 @@
 //! 1. No verdict at all below `min_coverage` (missing minutes are not evidence), or
 //!    without a cost to save from.
 //! 2. **Idle** (decommission, or scale to zero on a short history) excludes the rest.
-//! 3. **Schedule**, **autoscale** and **rightsize** may stack (a scheduled endpoint can
+//! 3. **Schedule**, **autoscale** and **rightsize** may stack (the last two once the window
+//!    spans `min_window_hours`; a scheduled endpoint can
 //!    still be oversized); rightsize yields to autoscale, whose bursts explain low
 //!    average utilization. Each one's savings are taken from the cost the previous ones
 //!    leave, so together they never exceed the resource's cost.
@@ -76,11 +77,13 @@ pub fn evaluate(s: &Signals, cfg: &RecommendationConfig) -> Vec<Finding> {
         verdicts.push(v);
     } else {
         verdicts.extend(schedule::check(s, cfg));
-        let scale = autoscale::check(s, cfg);
-        let bursty = scale.is_some();
-        verdicts.extend(scale);
-        if !bursty {
-            verdicts.extend(rightsize::check(s, cfg));
+        if s.coverage.expected >= i64::from(cfg.min_window_hours) * 60 {
+            let scale = autoscale::check(s, cfg);
+            let bursty = scale.is_some();
+            verdicts.extend(scale);
+            if !bursty {
+                verdicts.extend(rightsize::check(s, cfg));
+            }
         }
         if verdicts.is_empty() {
             verdicts.extend(commitment::check(s, cfg));

@@ -332,3 +332,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn capacity_and_commitment_verdicts_wait_for_enough_history() {
+    // min_window_hours 24: a 24-hour window may rightsize, one minute less may not.
+    let mut r = with_active_gpu(12_000);
+    r.window = 24 * 60;
+    assert_eq!(kinds(&r), vec![T::Rightsize]);
+    r.window = 24 * 60 - 1;
+    assert_eq!(kinds(&r), vec![]);
+    // commitment.min_window_days 7: the week commits, a minute less does not.
+    let mut r = steady();
+    r.window = WEEK - 1;
+    assert_eq!(kinds(&r), vec![]);
+    r.window = WEEK;
+    assert_eq!(kinds(&r), vec![T::PurchaseCommitment]);
+}

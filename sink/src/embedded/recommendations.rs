@@ -11,7 +11,9 @@
 //!   order of the slice). An id whose changes net to retractions only is withdrawn. An id
 //!   whose changes cancel out is left alone.
 //! - **Idempotent by comparison, not by bookkeeping.** A target equal to what is stored
-//!   (same finding, still active) changes nothing and announces nothing, so applying the
+//!   (same finding, still active) changes nothing and announces nothing (a finding whose
+//!   signal values drifted without changing the advice, `Finding::materially_differs`,
+//!   is stored without an event), so applying the
 //!   same changes twice, or again after a restart, gives no second event. The only thing
 //!   a confirmation refreshes is `expires_at` (it is a confirmation), without a revision.
 //! - **`expires_at` follows the latest computation**: `now + ttl` when it was given a ttl,
@@ -135,6 +137,14 @@ fn apply_target(
                         return Some((rec, None));
                     }
                     return None;
+                }
+                State::Active if !rec.finding.materially_differs(&finding) => {
+                    // The same advice with drifted signal values: keep the latest values,
+                    // announce nothing (no revision, no history entry).
+                    rec.savings_percent = finding.savings_percent();
+                    rec.finding = finding;
+                    rec.expires_at = expires_at;
+                    return Some((rec, None));
                 }
                 State::Active => "updated",
                 State::Withdrawn | State::Expired => "reactivated",

@@ -469,3 +469,37 @@ fn a_store_without_the_tables_reads_as_empty() {
     );
     assert!(ro.dead_letters().expect("read").is_empty());
 }
+
+#[test]
+fn drifted_signal_values_are_stored_without_an_event() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = EmbeddedStore::open(dir.path()).expect("open");
+    let old = finding("ep-a", "1000", "500");
+    store
+        .apply_findings(&[(old.clone(), 1)], t0(), None)
+        .expect("create");
+    // Savings 510 vs 500: 10 is within 5% of 510 (25.5); only a signal value moved.
+    let mut new = finding("ep-a", "1000", "510");
+    new.supporting_data
+        .insert("gpu_p95".to_string(), "13.0".to_string());
+    let events = store
+        .apply_findings(&[(old, -1), (new.clone(), 1)], t0(), None)
+        .expect("drift");
+    assert!(events.is_empty(), "{events:?}");
+    let rec = store
+        .recommendation(&new.id())
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        (rec.revision, rec.finding.estimated_monthly_savings),
+        (1, dec("510"))
+    );
+    assert_eq!(history(&store, &new.id()), vec!["created".to_string()]);
+    // A change of the advice itself is announced.
+    let mut bigger = new.clone();
+    bigger.estimated_monthly_savings = dec("600");
+    let events = store
+        .apply_findings(&[(new, -1), (bigger, 1)], t0(), None)
+        .expect("update");
+    assert_eq!(kinds(&events), vec![EventKind::Updated]);
+}
