@@ -77,8 +77,9 @@ const MEASUREMENTS: [(&str, Kind); 11] = [
     ("memory_utilization_pct", Kind::Percent),
 ];
 
-const TEXT_FIELDS: [&str; 5] = [
+const TEXT_FIELDS: [&str; 6] = [
     "resource_id",
+    "endpoint_id",
     "timestamp",
     "provider",
     "model",
@@ -190,7 +191,13 @@ fn sample(index: usize, value: &Value, errors: &mut Vec<InvalidField>) -> Option
             );
         }
     }
-    let resource_id = c.required(obj, "resource_id");
+    // `endpoint_id` is the metrics CSV's name for the same column.
+    let id_field = if obj.contains_key("endpoint_id") && !obj.contains_key("resource_id") {
+        "endpoint_id"
+    } else {
+        "resource_id"
+    };
+    let resource_id = c.required(obj, id_field);
     let minute = c.required(obj, "timestamp").and_then(|t| {
         let parsed = DateTime::parse_from_rfc3339(&t).map_err(|e| e.to_string());
         match parsed.and_then(|at| {

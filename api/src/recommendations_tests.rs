@@ -568,3 +568,15 @@ async fn pushes_that_cannot_be_taken_are_problems() {
         503,
     );
 }
+
+#[tokio::test]
+async fn endpoint_id_is_read_as_the_resource_id() {
+    let collected = Arc::new(Collected::default());
+    let st = pushing(&collected);
+    let body = json!([{"endpoint_id": "ep-9", "timestamp": "2024-03-05T10:00:00Z", "requests": 3}]);
+    let r = post(&st, "/api/v1/metrics", &body.to_string()).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let got = collected.samples.lock().expect("lock").clone();
+    assert_eq!(got[0].resource_id, "ep-9");
+    assert_eq!(got[0].requests, Some(3.0));
+}

@@ -342,21 +342,27 @@ pub(crate) fn ingest_files(
                 let m = engine
                     .push_metrics(&samples)
                     .with_context(|| format!("storing the metrics of {}", file.display()))?;
-                let old = m
-                    .refused
-                    .iter()
-                    .filter(|(_, why)| why.contains("older than"))
-                    .count();
+                let count = |what: &str| {
+                    m.refused
+                        .iter()
+                        .filter(|(_, why)| why.contains(what))
+                        .count()
+                };
+                let (old, future) = (count("older than"), count("in the future"));
                 let mut line = format!(
                     "metrics from {}: {} samples counted",
                     file.display(),
                     m.accepted
                 );
-                if m.refused.len() > old {
-                    line += &format!(", {} already counted", m.refused.len() - old);
+                let duplicates = m.refused.len() - old - future;
+                if duplicates > 0 {
+                    line += &format!(", {duplicates} already counted");
                 }
                 if old > 0 {
                     line += &format!(", {old} older than the lookback");
+                }
+                if future > 0 {
+                    line += &format!(", {future} dated in the future");
                 }
                 if m.recommendation_events > 0 {
                     line += &format!(", {} recommendation changes", m.recommendation_events);
