@@ -116,7 +116,7 @@ pub fn run(args: DemoArgs, data_dir: &Path, config: &Config) -> Result<std::proc
     println!(
         "\nburnrate demo: {days} days of AWS, Azure, GCP and OCI AI spend, billed {from} to {to}.\n\
          \n\
-         Open or curl:\n  \
+         {open}:\n  \
          {base}/api/v1/ai-costs/summary?start_date={from}&end_date={to}\n  \
          {base}/api/v1/ai-costs/summary?start_date={from}&end_date={to}&scope=all&cost_type=effective\n  \
          {base}/api/v1/ai-costs/trends?start_date={from}&end_date={to}&granularity=weekly\n  \
@@ -129,6 +129,15 @@ pub fn run(args: DemoArgs, data_dir: &Path, config: &Config) -> Result<std::proc
          \n\
          The generator's own totals are in {truth}.",
         days = args.days,
+        open = if args.no_serve {
+            format!(
+                "Nothing is serving (--no-serve); `{exe} --data-dir {} serve --listen {}` answers these",
+                data_dir.display(),
+                args.listen
+            )
+        } else {
+            "Open or curl".to_string()
+        },
         dir = data_dir.display(),
         truth = gen_dir.join("truth.json").display(),
     );
