@@ -211,11 +211,14 @@ fn fleet(n: usize, size: &Size, cfg: &RecommendationConfig) -> Run {
     let first_hour = first_tick.div_euclid(60) - i64::from(size.lookback_hours);
     let hours = first_hour..first_tick.div_euclid(60);
     let mut window = MetricsWindow::new(size.lookback_hours);
-    let restored = window.restore((0..n).flat_map(|ep| {
-        hours
-            .clone()
-            .map(move |h| ((load::key(ep), h), load::FULL_HOUR))
-    }));
+    let restored = window.restore(
+        Some(first_hour * 60),
+        (0..n).flat_map(|ep| {
+            hours
+                .clone()
+                .map(move |h| ((load::key(ep), h), load::FULL_HOUR))
+        }),
+    );
     held.apply(
         job.epoch(vec![Input::Metrics {
             buckets: Vec::new(),

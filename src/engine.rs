@@ -168,12 +168,12 @@ impl Engine {
 
     /// Keeps the job's current findings up to date with a batch of changes.
     fn note_findings(&mut self, changes: &[FindingChange]) {
-        for (f, diff) in changes {
-            if *diff > 0 {
-                self.findings.insert(f.clone());
-            } else {
-                self.findings.remove(f);
-            }
+        // Retractions first: within an epoch a finding may go out and come back.
+        for (f, _) in changes.iter().filter(|(_, d)| *d < 0) {
+            self.findings.remove(f);
+        }
+        for (f, _) in changes.iter().filter(|(_, d)| *d > 0) {
+            self.findings.insert(f.clone());
         }
     }
 
