@@ -9,8 +9,9 @@
 //! - clock changes: the old window out, the new one in (coverage is measured against it).
 //!
 //! A sample is refused (with its row) when its minute is already counted for the resource
-//! (the first one counts; a retried push is not double-counted) or when it is older than
-//! the lookback. Even a refused sample marks when the stream began (the window's first
+//! (the first one counts; a retried push is not double-counted), when it is older than
+//! the lookback, or when its key shares the job's 64-bit name with another key (see
+//! `key`; never merged). Even a refused sample marks when the stream began (the window's first
 //! minute), so what is counted never depends on the order samples arrive in beyond that. Which minutes were counted is one 60-bit mask per resource and hour, so the
 //! bookkeeping is small next to the buckets, and forgotten when the hour leaves.
 
