@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use burnrate_dataflow::recommendations::RecommendationConfig;
-use burnrate_dataflow::signals::{MetricsWindow, batch, match_key};
+use burnrate_dataflow::signals::{MetricsWindow, batch};
 use burnrate_dataflow::{Config, Input, Job, Output};
 use burnrate_schemas::Finding;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -317,12 +317,13 @@ fn baseline(endpoints: usize, run: &Run, cfg: &RecommendationConfig, rounds: usi
         found = std::hint::black_box(batch::findings(&samples, &costs, cfg));
         times.push(t.elapsed());
     }
-    let keys: std::collections::BTreeSet<String> = (0..endpoints).map(load::key).collect();
+    // A finding names the billing resource (the cost side's id), not the metric's key.
+    let ids: std::collections::BTreeSet<String> = (0..endpoints).map(load::billing_id).collect();
     let held: Vec<&Finding> = run
         .held
         .0
         .keys()
-        .filter(|f| keys.contains(&match_key(&f.resource_id)))
+        .filter(|f| ids.contains(&f.resource_id))
         .collect();
     assert!(
         held.iter().copied().eq(found.iter()),

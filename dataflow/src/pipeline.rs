@@ -28,6 +28,7 @@ use burnrate_schemas::{
 
 use crate::current::Current;
 use crate::recommendations::RecommendationConfig;
+use crate::signals::key::{Admitted, KeyNames};
 use crate::signals::{self, Window, WindowUpdates, stats::Stats};
 use differential_dataflow::input::{Input as _, InputSession};
 use timely::dataflow::ProbeHandle;
@@ -202,7 +203,9 @@ pub(crate) struct Handles {
     /// How the current parts change (see `current`): the daily cost rollup's input.
     costs: InputSession<u64, DailyCostKey, Amounts>,
     /// The metric window (see `signals::feed`): buckets, hours in the window, the clock.
-    buckets: InputSession<u64, (String, i64), Stats>,
+    buckets: InputSession<u64, (u64, i64), Stats>,
+    /// The match key each integer name stands for (see `signals::key`); never retracted.
+    names: InputSession<u64, (u64, String), isize>,
     hours: InputSession<u64, i64, isize>,
     clock: InputSession<u64, Window, isize>,
     probe: ProbeHandle<u64>,
@@ -214,6 +217,8 @@ impl Handles {
         self.costs.flush();
         self.buckets.advance_to(now);
         self.buckets.flush();
+        self.names.advance_to(now);
+        self.names.flush();
         self.hours.advance_to(now);
         self.hours.flush();
         self.clock.advance_to(now);
@@ -232,7 +237,8 @@ pub(crate) fn build(
     let recommendations = config.recommendations.clone();
     worker.dataflow::<u64, _, _>(|scope| {
         let (costs_in, costs) = scope.new_collection::<DailyCostKey, Amounts>();
-        let (buckets_in, buckets) = scope.new_collection::<(String, i64), Stats>();
+        let (buckets_in, buckets) = scope.new_collection::<(u64, i64), Stats>();
+        let (names_in, names) = scope.new_collection::<(u64, String), isize>();
         let (hours_in, hours) = scope.new_collection::<i64, isize>();
         let (clock_in, clock) = scope.new_collection::<Window, isize>();
         let probe = ProbeHandle::new();
@@ -249,7 +255,7 @@ pub(crate) fn build(
                 }
             })
             .probe_with(&probe);
-        signals::graph::findings(buckets, hours, clock, costs, recommendations)
+        signals::graph::findings(buckets, names, hours, clock, costs, recommendations)
             .inspect_batch(move |_, updates| {
                 for (finding, epoch, diff) in updates {
                     let _ = out.send(Output::Finding {
@@ -263,6 +269,7 @@ pub(crate) fn build(
         Handles {
             costs: costs_in,
             buckets: buckets_in,
+            names: names_in,
             hours: hours_in,
             clock: clock_in,
             probe,
@@ -278,6 +285,8 @@ pub(crate) struct Driver {
     now: u64,
     /// Reused between batches: the rollup input's changes of one batch.
     changes: Vec<(DailyCostKey, Amounts)>,
+    /// The integer name of each metric key fed so far.
+    names: KeyNames,
 }
 
 impl Driver {
@@ -287,6 +296,7 @@ impl Driver {
             current: Current::default(),
             now: 0,
             changes: Vec::new(),
+            names: KeyNames::default(),
         }
     }
 
@@ -300,8 +310,18 @@ impl Driver {
                     hours,
                     clock,
                 } => {
-                    for (key, stats) in buckets {
-                        self.handles.buckets.update(key, Stats(stats));
+                    for ((key, hour), stats) in buckets {
+                        // A `MetricsWindow` already refused a key whose hash another key
+                        // holds; buckets from elsewhere are dropped rather than merged.
+                        let name = match self.names.admit(&key) {
+                            Ok(Admitted::New(h)) => {
+                                self.handles.names.update((h, key), 1);
+                                h
+                            }
+                            Ok(Admitted::Known(h)) => h,
+                            Err(_) => continue,
+                        };
+                        self.handles.buckets.update((name, hour), Stats(stats));
                     }
                     for (hour, diff) in hours {
                         self.handles.hours.update(hour, diff);

@@ -9,8 +9,9 @@
 //! - clock changes: the old window out, the new one in (coverage is measured against it).
 //!
 //! A sample is refused (with its row) when its minute is already counted for the resource
-//! (the first one counts; a retried push is not double-counted) or when it is older than
-//! the lookback. Even a refused sample marks when the stream began (the window's first
+//! (the first one counts; a retried push is not double-counted), when it is older than
+//! the lookback, or when its key shares the job's 64-bit name with another key (see
+//! `key`; never merged). Even a refused sample marks when the stream began (the window's first
 //! minute), so what is counted never depends on the order samples arrive in beyond that. Which minutes were counted is one 60-bit mask per resource and hour, so the
 //! bookkeeping is small next to the buckets, and forgotten when the hour leaves.
 
@@ -19,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use burnrate_schemas::{HourStats, MetricSample, RowRef};
 
 use super::cost::match_key;
+use super::key::{KeyNames, key_hash};
 use super::window::{Window, minute_of};
 
 /// The input updates one batch of samples causes.
@@ -42,10 +44,17 @@ pub struct MetricsWindow {
     /// The oldest minute the lookback reaches at the current watermark.
     horizon: Option<i64>,
     counted: HashMap<(String, i64), u64>,
+    /// Which key holds each of the job's integer names (see `key`).
+    names: KeyNames,
 }
 
 impl MetricsWindow {
     pub fn new(lookback_hours: u32) -> MetricsWindow {
+        MetricsWindow::with_hash(lookback_hours, key_hash)
+    }
+
+    /// A window whose keys are named by another hash (tests use one that collides).
+    pub fn with_hash(lookback_hours: u32, hash: fn(&str) -> u64) -> MetricsWindow {
         MetricsWindow {
             lookback_hours,
             first: None,
@@ -53,6 +62,7 @@ impl MetricsWindow {
             window: None,
             horizon: None,
             counted: HashMap::new(),
+            names: KeyNames::with_hash(hash),
         }
     }
 
@@ -84,6 +94,8 @@ impl MetricsWindow {
             let hi = hour * 60 + 63 - i64::from(mask.leading_zeros());
             self.first = Some(self.first.map_or(lo, |f| f.min(lo)));
             self.last = Some(self.last.map_or(hi, |l| l.max(hi)));
+            // What was stored was admitted once, so it holds its name again.
+            let _ = self.names.admit(&key);
             *self.counted.entry((key, hour)).or_default() |= mask;
         }
         let mut out = WindowUpdates::default();
@@ -112,6 +124,17 @@ impl MetricsWindow {
                 continue;
             }
             let key = (match_key(&s.resource_id), minute.div_euclid(60));
+            if let Err(other) = self.names.admit(&key.0) {
+                out.refused.push((
+                    s.row_ref.clone(),
+                    format!(
+                        "{} cannot be told apart from {other} inside the job (their keys \
+                         share a 64-bit hash); its samples are refused rather than merged",
+                        s.resource_id
+                    ),
+                ));
+                continue;
+            }
             let bit = 1u64 << minute.rem_euclid(60);
             let mask = self.counted.entry(key.clone()).or_default();
             if *mask & bit != 0 {
@@ -209,6 +232,21 @@ mod tests {
         let u = w.push(&[sample("ep", "2024-03-05T10:30:00Z", 1.0)]);
         assert_eq!(u.refused.len(), 1);
         assert!(u.buckets.is_empty() && u.hours.is_empty() && u.clock.is_empty());
+    }
+
+    #[test]
+    fn a_key_sharing_another_keys_hash_is_refused() {
+        // A hash by length makes "ep-a" and "ep-b" collide; the first keeps its name.
+        let mut w = MetricsWindow::with_hash(2, |k| k.len() as u64);
+        let u = w.push(&[
+            sample("ep-a", "2024-03-05T10:00:00Z", 1.0),
+            sample("EP-B", "2024-03-05T10:00:00Z", 1.0),
+            sample("ep-cc", "2024-03-05T10:00:00Z", 1.0),
+        ]);
+        let keys: Vec<&str> = u.buckets.iter().map(|((k, _), _)| k.as_str()).collect();
+        assert_eq!(keys, vec!["ep-a", "ep-cc"]);
+        assert_eq!(u.refused.len(), 1);
+        assert!(u.refused[0].1.contains("EP-B") && u.refused[0].1.contains("ep-a"));
     }
 
     #[test]

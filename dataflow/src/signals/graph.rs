@@ -1,59 +1,75 @@
 //! The signals and recommendations part of the graph.
 //!
 //! ```text
-//! buckets (resource, hour) ⨝ hours in window ─┬─ count by resource ─ totals ⨝ clock (window) ─┐
-//!                                             └─ count by (resource, how) ─ profile ───────────┤
-//! daily cost parts (usage of named resources) ── count by (resource, day) ─ cost ──────────────┴─ evaluate
-//!                                                                                   → consolidate → findings
+//! buckets (key, hour) ⨝ hours in window ─┬─ count by key ─────────────── totals ─┐
+//!                                        └─ count by (key, how) ─────── slots ──┤
+//! names ⨝ clock ─────────────────────────────────────────────── window minutes ─┤ verdicts
+//! daily cost parts ─ count by (billing key, day) ─ cost ⋉ names ──────── cost ───┘ by key
+//!                                                                  → consolidate → findings
 //! ```
 //!
-//! A minute for one resource changes one bucket, hence one total and one profile slot of
-//! that resource; an hour leaving the window changes one bucket per resource. The rules
-//! read the window's length (coverage), so a clock change re-evaluates every resource's
-//! verdict: a map over already-summed signals, and unchanged findings cancel out.
+//! Keys are the 64-bit names of `key` (integers are cheap to copy and compare); the cost
+//! side keeps its strings until it meets the metric keys on the exact (hash, key) pair.
+//!
+//! Everything one resource's verdict reads arrives in `verdicts` as tagged parts: its
+//! summed stats, the window's length, its 168 hour-of-week slots and its cost. A minute
+//! for one resource changes one bucket, hence its totals and one slot (the slot's count
+//! carries only minutes and requests, not the whole `HourStats`); `verdicts` then
+//! evaluates that resource once and reports only findings that changed. Joining the parts
+//! pairwise instead made each changed resource evaluate twice (old and new) and carried
+//! the whole profile through two arrangements. An hour leaving the window changes one
+//! bucket per resource; the clock moving changes every resource's window length (a small
+//! part), so each minute re-evaluates every resource with metrics: the rules read
+//! coverage.
 
 use burnrate_schemas::{DailyCostKey, Finding};
 use differential_dataflow::VecCollection;
+use differential_dataflow::collection::AsCollection;
 use rust_decimal::Decimal;
+use timely::dataflow::operators::vec::Map;
 
-use super::Signals;
 use super::cost::{CostDay, CostSignal, billing_keys, cost_signal};
-use super::hour_of_week::{HOURS_PER_WEEK, Profile, hour_of_week};
-use super::stats::Stats;
+use super::hour_of_week::hour_of_week;
+use super::key::key_hash;
+use super::stats::{SlotStats, Stats};
+use super::verdicts::{Part, verdicts};
 use super::window::Window;
 use crate::money::Amounts;
-use crate::recommendations::{RecommendationConfig, evaluate};
+use crate::recommendations::RecommendationConfig;
 
-/// Findings from the metric buckets, the window and the cost parts.
+/// Findings from the metric buckets (keyed by `key_hash` of the match key), the names
+/// those hashes stand for, the window and the cost parts.
 pub fn findings<'scope>(
-    buckets: VecCollection<'scope, u64, (String, i64), Stats>,
+    buckets: VecCollection<'scope, u64, (u64, i64), Stats>,
+    names: VecCollection<'scope, u64, (u64, String), isize>,
     hours: VecCollection<'scope, u64, i64, isize>,
     clock: VecCollection<'scope, u64, Window, isize>,
     cost_parts: VecCollection<'scope, u64, DailyCostKey, Amounts>,
     cfg: RecommendationConfig,
 ) -> VecCollection<'scope, u64, Finding, isize> {
     let in_window = buckets.map(|(key, hour)| (hour, key)).semijoin(hours);
-    let totals = in_window.clone().map(|(_, key)| key).count();
-    let profile = in_window
-        .map(|(hour, key)| (key, hour_of_week(hour) as u16))
+    let totals = in_window
+        .clone()
+        .map(|(_, key)| key)
         .count()
-        .map(|((key, how), stats)| {
-            let s = stats.0;
-            (key, (how, i64::from(s.minutes), s.requests_milli))
+        .map(|(key, stats)| (key, Part::Totals(Box::new(stats.0))));
+    let slots = in_window
+        .inner
+        .map(|((hour, key), time, stats)| {
+            (
+                (key, hour_of_week(hour) as u16),
+                time,
+                SlotStats::of(&stats.0),
+            )
         })
-        .reduce(
-            |_key, slots: &[(&(u16, i64, i64), isize)], out: &mut Vec<(Profile, isize)>| {
-                let mut all = vec![(0, 0); HOURS_PER_WEEK];
-                for ((how, minutes, requests), n) in slots {
-                    if *n > 0
-                        && let Some(slot) = all.get_mut(usize::from(*how))
-                    {
-                        *slot = (*minutes, *requests);
-                    }
-                }
-                out.push((Profile::new(all), 1));
-            },
-        );
+        .as_collection()
+        .count()
+        .map(|((key, how), s)| (key, Part::Slot(how, s.minutes, s.requests_milli)));
+    let minutes = names
+        .clone()
+        .map(|(key, _)| ((), key))
+        .join(clock.map(|w| ((), w.minutes())))
+        .map(|((), (key, minutes))| (key, Part::Minutes(minutes)));
     let cost_days = cfg.cost_days as usize;
     let costs = cost_parts
         .flat_map(|key| {
@@ -81,23 +97,16 @@ pub fn findings<'scope>(
                     out.push((signal, 1));
                 }
             },
-        );
-    // The clock meets the totals (a few hundred bytes per resource) before the profiles
-    // and costs join them: a clock change then copies small values, and the arrangements
-    // of the joins after it consolidate each resource's changes of an epoch (totals and
-    // window moving together) into one old and one new row, so each changed resource is
-    // evaluated twice, not four times as when the clock was joined last.
-    let windowed = totals
-        .map(|(key, stats)| ((), (key, stats)))
-        .join(clock.map(|w| ((), w)))
-        .map(|((), ((key, stats), window))| (key, (stats, window.minutes())));
-    windowed
-        .join(profile)
-        .join(costs)
-        .flat_map(move |(_key, (((stats, minutes), profile), cost))| {
-            evaluate(&Signals::compute(stats.0, profile, cost, minutes), &cfg)
-        })
-        // A finding that did not change comes out and back in the same epoch; the job
-        // reports changes only (and a reader applying them in order must not see it go).
+        )
+        // Only on the exact (hash, key) pair of a metric key: a billing key whose hash a
+        // different metric key holds is not that resource's cost.
+        .map(|(key, signal)| ((key_hash(&key), key), signal))
+        .semijoin(names)
+        .map(|((key, _), signal)| (key, Part::Cost(Box::new(signal))));
+    let parts = totals.concat(slots).concat(minutes).concat(costs);
+    verdicts(parts, cfg)
+        // Two keys can name one billing resource (its full id and its short one): a
+        // finding moving between them comes out and back in the same epoch, which is no
+        // change (and a reader applying changes in order must not see it go).
         .consolidate()
 }
