@@ -1,9 +1,11 @@
 //! # burnrate-dataflow
 //!
 //! The one crate that names timely and differential-dataflow types. It owns the job: the
-//! graph (`pipeline::build`), the loop that drives it (`pipeline::run`), and the rollups
-//! (`rollups/`, one per file, each headed by its definition as SQL). Signals and
-//! recommendations will join them under `signals/`.
+//! graph (`pipeline::build`), the loop that drives it (`pipeline::run`), the rollups
+//! (`rollups/`), the rolling per-resource signals (`signals/`) and the recommendation
+//! rules over them (`recommendations/`), one per file, each headed by its definition as
+//! SQL. Costs and per-minute metrics are two inputs of the same graph; findings are an
+//! output beside the rollup changes.
 //!
 //! It depends on `schemas` and nothing else of ours; records come in through the [`Feed`]
 //! trait (an in-process channel in embedded mode, Kafka when scaled out) and changes leave
@@ -24,6 +26,10 @@
 //! - **Errors are data.** A record whose amounts cannot be represented comes back from
 //!   [`prepare`] as rejected, with its file and row, never a panic.
 //! - **Results do not depend on the worker count**: inputs are exchanged by key.
+//! - **Windows are collections, not timers.** A metric minute rides as an exact summary
+//!   in the difference of its (resource, hour) bucket; the window is a collection of
+//!   hours, so an hour leaving the lookback retracts its buckets (`signals::feed`), and
+//!   `signals::batch` recomputes the same findings from scratch as the tests' reference.
 
 pub mod current;
 pub mod job;

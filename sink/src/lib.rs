@@ -6,8 +6,9 @@
 //! classified by error code, commit-after-write).
 //! Every writer is idempotent, so a replay after a crash changes nothing.
 //!
-//! Of our crates it depends on `schemas` only: it stores rollup rows and opaque input-log blobs, and
-//! never sees a dataflow type.
+//! Of our crates it depends on `schemas` only: it stores rollup rows, opaque input-log
+//! blobs, the metric window's buckets and the recommendations' lifecycle, and never sees a
+//! dataflow type.
 
 pub mod embedded;
 pub mod webhooks;
