@@ -274,11 +274,15 @@ fn figure_2(groups: &[Vec<PathBuf>], scratch: &Path, s: &Size) {
             job.deliver(p);
         }
         let (mut h, mut h_idle, mut h_empty) = (histogram(), histogram(), histogram());
+        let mut h_rollup = histogram();
         for i in 0..s.late_rows {
             let r = late_row(&pool, i);
             let t = Instant::now();
             let changed = job.deliver(prepare(std::slice::from_ref(&r)));
             let _ = h.record(t.elapsed().as_micros() as u64);
+            if let Some(d) = job.rollup_time() {
+                let _ = h_rollup.record(d.as_micros() as u64);
+            }
             assert!(changed > 0, "a late row changes its rollup row");
         }
         for i in 0..s.idle_rows {
@@ -295,6 +299,12 @@ fn figure_2(groups: &[Vec<PathBuf>], scratch: &Path, s: &Size) {
             let _ = h_empty.record(t.elapsed().as_micros() as u64);
         }
         job.close();
+        if !h_rollup.is_empty() {
+            report(
+                &format!("job {name}, back to back, to the rollup"),
+                &h_rollup,
+            );
+        }
         report(&format!("job {name}, back to back"), &h);
         report(&format!("job {name}, after an idle gap"), &h_idle);
         report(&format!("job {name}, empty epoch"), &h_empty);

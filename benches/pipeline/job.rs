@@ -101,6 +101,15 @@ impl Bench {
         }
     }
 
+    /// For the in-place job: how long the last epoch took until its rollup changes were
+    /// out (before the signals' part of the epoch).
+    pub fn rollup_time(&self) -> Option<Duration> {
+        match &self.job {
+            Driven::InPlace(job) => job.last_rollup_time(),
+            Driven::Thread { .. } => None,
+        }
+    }
+
     pub fn close(self) {
         match self.job {
             Driven::InPlace(job) => {

@@ -150,6 +150,15 @@ impl Job {
         }
     }
 
+    /// For the in-place job: how long the last epoch took until its rollup changes were
+    /// all reported (the signals' part of the epoch runs after). `None` on threads.
+    pub fn last_rollup_time(&self) -> Option<std::time::Duration> {
+        match &self.0 {
+            Inner::Local { driver, .. } => Some(driver.rollup_time()),
+            Inner::Threads { .. } => None,
+        }
+    }
+
     /// Stops the job and waits for it.
     pub fn close(mut self) -> Result<(), JobError> {
         self.shutdown()

@@ -198,23 +198,34 @@ impl Default for Config {
     }
 }
 
-/// The graph's inputs. Another input (per-minute metrics) gets its own session here.
+/// The graph's inputs: two dataflows on each worker. The rollup's is small and is
+/// stepped first, so a cost row's rollup change does not wait on (or pay for the progress
+/// tracking of) the signals; the signals' dataflow gets its own copy of the cost changes
+/// and the metric window, in the same epoch, right after.
 pub(crate) struct Handles {
     /// How the current parts change (see `current`): the daily cost rollup's input.
     costs: InputSession<u64, DailyCostKey, Amounts>,
+    /// The same changes, for the signals' cost side.
+    signal_costs: InputSession<u64, DailyCostKey, Amounts>,
     /// The metric window (see `signals::feed`): buckets, hours in the window, the clock.
     buckets: InputSession<u64, (u64, i64), Stats>,
     /// The match key each integer name stands for (see `signals::key`); never retracted.
     names: InputSession<u64, (u64, String), isize>,
     hours: InputSession<u64, i64, isize>,
     clock: InputSession<u64, Window, isize>,
-    probe: ProbeHandle<u64>,
+    rollup_probe: ProbeHandle<u64>,
+    signals_probe: ProbeHandle<u64>,
 }
 
 impl Handles {
-    fn advance_to(&mut self, now: u64) {
+    fn advance_rollup(&mut self, now: u64) {
         self.costs.advance_to(now);
         self.costs.flush();
+    }
+
+    fn advance_signals(&mut self, now: u64) {
+        self.signal_costs.advance_to(now);
+        self.signal_costs.flush();
         self.buckets.advance_to(now);
         self.buckets.flush();
         self.names.advance_to(now);
@@ -224,26 +235,25 @@ impl Handles {
         self.clock.advance_to(now);
         self.clock.flush();
     }
+
+    fn advance_to(&mut self, now: u64) {
+        self.advance_rollup(now);
+        self.advance_signals(now);
+    }
 }
 
 /// Builds the graph on one worker: every input, and every output reported on `out`.
-/// Another output (signals, recommendations) is one more collection inspected into `out`
-/// and probed with the same probe.
 pub(crate) fn build(
     worker: &mut timely::worker::Worker,
     config: &Config,
     out: Sender<Output>,
 ) -> Handles {
     let recommendations = config.recommendations.clone();
-    worker.dataflow::<u64, _, _>(|scope| {
+    let rollup_out = out.clone();
+    let (costs, rollup_probe) = worker.dataflow::<u64, _, _>(|scope| {
         let (costs_in, costs) = scope.new_collection::<DailyCostKey, Amounts>();
-        let (buckets_in, buckets) = scope.new_collection::<(u64, i64), Stats>();
-        let (names_in, names) = scope.new_collection::<(u64, String), isize>();
-        let (hours_in, hours) = scope.new_collection::<i64, isize>();
-        let (clock_in, clock) = scope.new_collection::<Window, isize>();
         let probe = ProbeHandle::new();
-        let rollup_out = out.clone();
-        daily_cost::rollup(costs.clone())
+        daily_cost::rollup(costs)
             .inspect_batch(move |_, updates| {
                 for ((key, amounts), epoch, diff) in updates {
                     let _ = rollup_out.send(Output::DailyCost {
@@ -255,7 +265,16 @@ pub(crate) fn build(
                 }
             })
             .probe_with(&probe);
-        signals::graph::findings(buckets, names, hours, clock, costs, recommendations)
+        (costs_in, probe)
+    });
+    worker.dataflow::<u64, _, _>(|scope| {
+        let (signal_costs_in, signal_costs) = scope.new_collection::<DailyCostKey, Amounts>();
+        let (buckets_in, buckets) = scope.new_collection::<(u64, i64), Stats>();
+        let (names_in, names) = scope.new_collection::<(u64, String), isize>();
+        let (hours_in, hours) = scope.new_collection::<i64, isize>();
+        let (clock_in, clock) = scope.new_collection::<Window, isize>();
+        let probe = ProbeHandle::new();
+        signals::graph::findings(buckets, names, hours, clock, signal_costs, recommendations)
             .inspect_batch(move |_, updates| {
                 for (finding, epoch, diff) in updates {
                     let _ = out.send(Output::Finding {
@@ -267,12 +286,14 @@ pub(crate) fn build(
             })
             .probe_with(&probe);
         Handles {
-            costs: costs_in,
+            costs,
+            signal_costs: signal_costs_in,
             buckets: buckets_in,
             names: names_in,
             hours: hours_in,
             clock: clock_in,
-            probe,
+            rollup_probe,
+            signals_probe: probe,
         }
     })
 }
@@ -287,6 +308,8 @@ pub(crate) struct Driver {
     changes: Vec<(DailyCostKey, Amounts)>,
     /// The integer name of each metric key fed so far.
     names: KeyNames,
+    /// How long the last epoch took until its rollup changes were all out.
+    rollup_time: std::time::Duration,
 }
 
 impl Driver {
@@ -297,7 +320,14 @@ impl Driver {
             now: 0,
             changes: Vec::new(),
             names: KeyNames::default(),
+            rollup_time: std::time::Duration::ZERO,
         }
+    }
+
+    /// How long the last epoch took until its rollup changes were all reported (the
+    /// signals' part of the epoch comes after).
+    pub(crate) fn rollup_time(&self) -> std::time::Duration {
+        self.rollup_time
     }
 
     /// Feeds a batch as one epoch, steps until the probe has passed it and returns the
@@ -333,13 +363,22 @@ impl Driver {
                 other => self.current.apply(other, &mut self.changes),
             }
         }
+        let started = std::time::Instant::now();
         for (key, amounts) in self.changes.drain(..) {
+            self.handles.signal_costs.update(key.clone(), amounts);
             self.handles.costs.update(key, amounts);
         }
         let epoch = self.now;
         self.now += 1;
-        self.handles.advance_to(self.now);
-        while self.handles.probe.less_than(&self.now) {
+        // The rollup first: its dataflow alone moves, so a row's rollup change is out
+        // without waiting on the signals.
+        self.handles.advance_rollup(self.now);
+        while self.handles.rollup_probe.less_than(&self.now) {
+            worker.step();
+        }
+        self.rollup_time = started.elapsed();
+        self.handles.advance_signals(self.now);
+        while self.handles.signals_probe.less_than(&self.now) {
             worker.step();
         }
         epoch
