@@ -16,20 +16,9 @@ use std::time::Instant;
 
 use burnrate_ingest::generate::{Config, ROWS_PER_DAY_PER_SCALE, generate};
 
-fn status_kb(key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    text.lines()
-        .find(|l| l.starts_with(key))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// Resets the peak RSS to the current RSS (Linux ≥ 4.0); false where unsupported.
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
+#[path = "common/rss.rs"]
+mod rss;
+use rss::{reset_peak, status_kb};
 
 fn run(name: &str, days: u32, scale: u32, metrics: bool) {
     let dir = std::env::temp_dir().join(format!("burnrate-genbench-{}-{name}", std::process::id()));

@@ -88,20 +88,9 @@ fn size(benching: bool) -> Size {
     }
 }
 
-fn status_kb(key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    text.lines()
-        .find(|l| l.starts_with(key))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// Resets the peak RSS to the current RSS (Linux ≥ 4.0); false where unsupported.
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
+#[path = "common/rss.rs"]
+mod rss;
+use rss::{reset_peak, status_kb};
 
 fn mb(kb: Option<u64>) -> String {
     kb.map_or("?".into(), |k| format!("{:.0} MB", k as f64 / 1024.0))

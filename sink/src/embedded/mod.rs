@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use burnrate_schemas::{DailyCostKey, DailyCostRow, Totals};
 use redb::{
     Builder, ConcurrencyMode, Database, DatabaseError, ReadOnlyDatabase, ReadTransaction,
-    ReadableDatabase, ReadableTable, TableDefinition,
+    ReadableDatabase, ReadableTable, TableDefinition, TableError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -386,6 +386,25 @@ fn apply_changes(
         table.insert(k.as_str(), v.as_str()).map_err(store_err)?;
     }
     Ok(())
+}
+
+/// Reads every value of a table of JSON values, or nothing when the table does not exist
+/// yet (a store written before the table was introduced, opened read-only).
+pub(crate) fn read_all<T: serde::de::DeserializeOwned>(
+    txn: &ReadTransaction,
+    table: TableDefinition<'static, &'static str, &'static [u8]>,
+) -> Result<Vec<T>, StoreError> {
+    let table = match txn.open_table(table) {
+        Ok(t) => t,
+        Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(store_err(e)),
+    };
+    let mut out = Vec::new();
+    for entry in table.iter().map_err(store_err)? {
+        let (_, v) = entry.map_err(store_err)?;
+        out.push(serde_json::from_slice(v.value())?);
+    }
+    Ok(out)
 }
 
 fn db_err(e: redb::TransactionError) -> StoreError {

@@ -20,7 +20,9 @@ use chrono::{DateTime, Utc};
 use redb::{ReadableTable, TableDefinition, TableError};
 use serde::{Deserialize, Serialize};
 
-use super::{DEAD_LETTERS, EmbeddedStore, OUTBOX, StoreError, db_err, enqueue_event, store_err};
+use super::{
+    DEAD_LETTERS, EmbeddedStore, OUTBOX, StoreError, db_err, enqueue_event, read_all, store_err,
+};
 
 /// Per (event, url): where its delivery stands, as JSON.
 pub(crate) const WEBHOOK_DELIVERIES: TableDefinition<'static, &'static str, &'static [u8]> =
@@ -79,19 +81,8 @@ impl EmbeddedStore {
 
     /// Every dead letter, in (event id, url) order.
     pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
-        let txn = self.begin_read()?;
-        let table = match txn.open_table(DEAD_LETTERS) {
-            Ok(t) => t,
-            // A store written before webhooks existed has no such table: no dead letters.
-            Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(store_err(e)),
-        };
-        let mut out = Vec::new();
-        for entry in table.iter().map_err(store_err)? {
-            let (_, v) = entry.map_err(store_err)?;
-            out.push(serde_json::from_slice(v.value())?);
-        }
-        Ok(out)
+        // A store written before webhooks existed has no such table: no dead letters.
+        read_all(&self.begin_read()?, DEAD_LETTERS)
     }
 
     /// Where the delivery of `event_id` to `url` stands (`None`: never attempted).

@@ -32,9 +32,9 @@ use std::collections::BTreeMap;
 
 use burnrate_schemas::{Event, EventKind, Finding, HistoryEntry, Recommendation, State, Status};
 use chrono::{DateTime, Utc};
-use redb::{ReadTransaction, ReadableTable, TableDefinition, TableError};
+use redb::{ReadableTable, TableDefinition, TableError};
 
-use super::{EmbeddedStore, StoreError, db_err, enqueue_event, store_err};
+use super::{EmbeddedStore, StoreError, db_err, enqueue_event, read_all, store_err};
 
 /// Recommendation id → `schemas::Recommendation` as JSON.
 pub(crate) const RECOMMENDATIONS: TableDefinition<'static, &'static str, &'static [u8]> =
@@ -168,25 +168,6 @@ fn apply_target(
 
 fn decode(bytes: &[u8]) -> Result<Recommendation, StoreError> {
     Ok(serde_json::from_slice(bytes)?)
-}
-
-/// Reads every value of a table of JSON values, or nothing when the table does not exist
-/// yet (a store written before the table was introduced, opened read-only).
-fn read_all<T: serde::de::DeserializeOwned>(
-    txn: &ReadTransaction,
-    table: TableDefinition<'static, &'static str, &'static [u8]>,
-) -> Result<Vec<T>, StoreError> {
-    let table = match txn.open_table(table) {
-        Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(store_err(e)),
-    };
-    let mut out = Vec::new();
-    for entry in table.iter().map_err(store_err)? {
-        let (_, v) = entry.map_err(store_err)?;
-        out.push(serde_json::from_slice(v.value())?);
-    }
-    Ok(out)
 }
 
 impl EmbeddedStore {
