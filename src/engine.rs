@@ -377,7 +377,9 @@ impl Engine {
                 None => entry.whole.push((scope, parts)),
             }
         }
-        let blob = serde_json::to_vec(&entry).context("encoding the delivery's log entry")?;
+        let blob = entry
+            .encode()
+            .context("encoding the delivery's log entry")?;
         let flat = |groups: &[held::Group]| -> Vec<Part> {
             groups
                 .iter()

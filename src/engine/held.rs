@@ -15,8 +15,15 @@ pub type Sorted = Vec<(DailyCostKey, Amounts)>;
 /// A scope and its parts (or changes).
 pub type Group = (DeliveryScope, Sorted);
 
-/// What the log stores for one delivery (JSON, opaque to the store).
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The first bytes of an entry in the compact encoding. Entries written before it are
+/// JSON, which never starts with these.
+const MAGIC: &[u8] = b"burnrate-log-1\0";
+
+/// What the log stores for one delivery (opaque to the store): `MAGIC`, then the entry in
+/// postcard's wire format (strings length-prefixed, numbers as varints, enums by index;
+/// the sink's codec tests pin the enums' indices). JSON spelled every field name of every
+/// key, five times the bytes to write and fsync on each restatement.
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
     /// The scopes this delivery brings for the first time, with their parts.
     pub whole: Vec<Group>,
@@ -25,15 +32,24 @@ pub struct LogEntry {
 }
 
 impl LogEntry {
-    /// Reads an entry, or a bare list of parts (the format before entries: all whole).
-    pub fn decode(blob: &[u8]) -> serde_json::Result<LogEntry> {
-        match blob.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'[') => Ok(LogEntry {
+    /// The entry as the log stores it.
+    pub fn encode(&self) -> Result<Vec<u8>, postcard::Error> {
+        postcard::to_extend(self, MAGIC.to_vec())
+    }
+
+    /// Reads an entry: the compact encoding, or one of the JSON formats before it (an
+    /// entry object, or a bare list of parts: all whole).
+    pub fn decode(blob: &[u8]) -> anyhow::Result<LogEntry> {
+        if let Some(rest) = blob.strip_prefix(MAGIC) {
+            return Ok(postcard::from_bytes(rest)?);
+        }
+        Ok(match blob.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => LogEntry {
                 whole: group(serde_json::from_slice(blob)?),
                 changes: Vec::new(),
-            }),
-            _ => serde_json::from_slice(blob),
-        }
+            },
+            _ => serde_json::from_slice(blob)?,
+        })
     }
 }
 
@@ -176,15 +192,54 @@ mod tests {
         assert_eq!(apply(old, d), new);
     }
 
-    #[test]
-    fn grouping_sorts_and_sums_repeated_keys() {
-        let scope = |acct: &str| DeliveryScope {
+    fn scope(acct: &str) -> DeliveryScope {
+        DeliveryScope {
             provider: Provider::Aws,
             billing_account_id: acct.into(),
             billing_period_start: chrono::DateTime::UNIX_EPOCH,
             view: String::new(),
-            additive_source: None,
+            additive_source: Some(format!("s3://b/{acct}.csv")),
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_compactly_and_json_entries_still_read() {
+        let mut resource = key("c");
+        resource.resource_id = Some("arn:aws:sagemaker:us-east-1:1:endpoint/x".into());
+        let entry = LogEntry {
+            whole: vec![(
+                scope("1"),
+                vec![(key("a"), a(5, 1)), (resource, a(i128::MAX, 3))],
+            )],
+            changes: vec![(scope("2"), vec![(key("b"), a(-3, 0))])],
         };
+        let blob = entry.encode().expect("encode");
+        assert!(blob.starts_with(MAGIC));
+        assert_eq!(LogEntry::decode(&blob).expect("decode"), entry);
+        let json = serde_json::to_vec(&entry).expect("json");
+        assert!(
+            blob.len() * 2 < json.len(),
+            "{} vs {} bytes",
+            blob.len(),
+            json.len()
+        );
+        assert_eq!(LogEntry::decode(&json).expect("json entry"), entry);
+        // The first format: a bare list of parts, all whole.
+        let bare: Vec<Part> = vec![(scope("1"), key("a"), a(5, 1))];
+        let bare = serde_json::to_vec(&bare).expect("json");
+        assert_eq!(
+            LogEntry::decode(&bare).expect("bare list"),
+            LogEntry {
+                whole: vec![(scope("1"), vec![(key("a"), a(5, 1))])],
+                changes: Vec::new(),
+            }
+        );
+        // A damaged entry is an error, not an empty or partial one.
+        assert!(LogEntry::decode(&blob[..blob.len() - 3]).is_err());
+    }
+
+    #[test]
+    fn grouping_sorts_and_sums_repeated_keys() {
         let parts = vec![
             (scope("2"), key("b"), a(1, 1)),
             (scope("1"), key("b"), a(2, 1)),

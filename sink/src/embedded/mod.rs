@@ -30,10 +30,11 @@ use std::path::{Path, PathBuf};
 use burnrate_schemas::{DailyCostKey, DailyCostRow, Totals};
 use redb::{
     Builder, ConcurrencyMode, Database, DatabaseError, ReadOnlyDatabase, ReadTransaction,
-    ReadableDatabase, ReadableTable, TableDefinition, TableError,
+    ReadableDatabase, ReadableTable, TableDefinition, TableError, TableHandle,
 };
 use serde::{Deserialize, Serialize};
 
+mod codec;
 mod outbox;
 
 pub use outbox::DeliveryState;
@@ -41,7 +42,12 @@ pub use outbox::DeliveryState;
 pub(crate) const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
 const DELIVERIES: TableDefinition<'static, u64, &'static str> = TableDefinition::new("deliveries");
 const PARTS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("delivery_parts");
-const DAILY_COST: TableDefinition<'static, &'static str, &'static str> =
+/// The daily cost rollup: key → totals, both in the compact encoding of `codec`.
+const DAILY_COST: TableDefinition<'static, &'static [u8], &'static [u8]> =
+    TableDefinition::new("rollup_daily_cost");
+/// The rollup as stores before `codec` held it (JSON key → JSON totals); a writer opening
+/// such a store moves it into `DAILY_COST` (`migrate`).
+const LEGACY_DAILY_COST: TableDefinition<'static, &'static str, &'static str> =
     TableDefinition::new("daily_cost");
 /// Webhook events waiting to be sent: event id → `schemas::Event` as JSON. Whoever
 /// changes a recommendation puts its event here in the same transaction, so an event is
@@ -98,6 +104,8 @@ pub enum StoreError {
     Db(#[from] Box<redb::Error>),
     #[error("store: a stored value does not decode: {0}")]
     Decode(#[from] serde_json::Error),
+    #[error("store: {0}")]
+    Binary(String),
 }
 
 fn store_err<E: Into<redb::Error>>(e: E) -> StoreError {
@@ -170,6 +178,7 @@ impl EmbeddedStore {
         let path = dir.join(FILE_NAME);
         let db = builder().create(&path).map_err(|e| open_error(&path, e))?;
         let txn = db.begin_write().map_err(db_err)?;
+        migrate(&txn)?;
         {
             txn.open_table(META).map_err(store_err)?;
             txn.open_table(DELIVERIES).map_err(store_err)?;
@@ -207,6 +216,23 @@ impl EmbeddedStore {
                     .map_err(|e| open_error(&path, e))?
             }
             Err(e) => return Err(open_error(&path, e)),
+        };
+        // A store written before the compact rollup table: a writer migrates it on open
+        // (and says Busy if an older writer holds it).
+        let migrated = db
+            .begin_read()
+            .map_err(db_err)?
+            .list_tables()
+            .map_err(store_err)?
+            .any(|t| t.name() == DAILY_COST.name());
+        let db = if migrated {
+            db
+        } else {
+            drop(db);
+            drop(EmbeddedStore::open(dir)?);
+            builder()
+                .open_read_only(&path)
+                .map_err(|e| open_error(&path, e))?
         };
         Ok(EmbeddedStore {
             db: Handle::Read(db),
@@ -318,9 +344,10 @@ impl EmbeddedStore {
             let mut table = txn.open_table(DAILY_COST).map_err(store_err)?;
             table.retain(|_, _| false).map_err(store_err)?;
             for (key, totals) in rows {
-                let k = serde_json::to_string(key)?;
-                let v = serde_json::to_string(totals)?;
-                table.insert(k.as_str(), v.as_str()).map_err(store_err)?;
+                let k = codec::key_bytes(key)?;
+                table
+                    .insert(k.as_slice(), codec::totals_bytes(totals).as_slice())
+                    .map_err(store_err)?;
             }
         }
         txn.commit().map_err(store_err)?;
@@ -345,9 +372,9 @@ impl EmbeddedStore {
         let mut out = Vec::new();
         for entry in table.iter().map_err(store_err)? {
             let (k, v) = entry.map_err(store_err)?;
-            let key: DailyCostKey = serde_json::from_str(k.value())?;
+            let key = codec::key_from(k.value())?;
             if keep(&key) {
-                let totals: Totals = serde_json::from_str(v.value())?;
+                let totals = codec::totals_from(v.value())?;
                 out.push(DailyCostRow { key, totals });
             }
         }
@@ -360,7 +387,7 @@ impl EmbeddedStore {
 /// the row holds, so its retraction is skipped (half the B-tree work of a restatement).
 /// Rows only retracted are deleted if they still hold exactly the retracted totals.
 fn apply_changes(
-    table: &mut redb::Table<'_, &'static str, &'static str>,
+    table: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
     changes: &[(DailyCostKey, Totals, isize)],
 ) -> Result<(), StoreError> {
     let inserted: std::collections::HashSet<&DailyCostKey> =
@@ -369,22 +396,47 @@ fn apply_changes(
         .iter()
         .filter(|c| c.2 < 0 && !inserted.contains(&c.0))
     {
-        let k = serde_json::to_string(key)?;
-        let held = table
-            .get(k.as_str())
-            .map_err(store_err)?
-            .map(|v| v.value().to_string());
-        if let Some(held) = held
-            && serde_json::from_str::<Totals>(&held)? == *totals
-        {
-            table.remove(k.as_str()).map_err(store_err)?;
+        let k = codec::key_bytes(key)?;
+        let holds = match table.get(k.as_slice()).map_err(store_err)? {
+            Some(held) => codec::totals_from(held.value())? == *totals,
+            None => false,
+        };
+        if holds {
+            table.remove(k.as_slice()).map_err(store_err)?;
         }
     }
     for (key, totals, _) in changes.iter().filter(|c| c.2 > 0) {
-        let k = serde_json::to_string(key)?;
-        let v = serde_json::to_string(totals)?;
-        table.insert(k.as_str(), v.as_str()).map_err(store_err)?;
+        let k = codec::key_bytes(key)?;
+        table
+            .insert(k.as_slice(), codec::totals_bytes(totals).as_slice())
+            .map_err(store_err)?;
     }
+    Ok(())
+}
+
+/// Moves a rollup table of JSON rows (stores written before `codec`) into the compact
+/// table, inside the caller's transaction, and drops the old table. Nothing to do for a
+/// new or already migrated store.
+fn migrate(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let legacy = txn
+        .list_tables()
+        .map_err(store_err)?
+        .any(|t| t.name() == LEGACY_DAILY_COST.name());
+    if !legacy {
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    {
+        let old = txn.open_table(LEGACY_DAILY_COST).map_err(store_err)?;
+        for entry in old.iter().map_err(store_err)? {
+            let (k, v) = entry.map_err(store_err)?;
+            let key: DailyCostKey = serde_json::from_str(k.value())?;
+            let totals: Totals = serde_json::from_str(v.value())?;
+            rows.push((key, totals, 1));
+        }
+    }
+    apply_changes(&mut txn.open_table(DAILY_COST).map_err(store_err)?, &rows)?;
+    txn.delete_table(LEGACY_DAILY_COST).map_err(store_err)?;
     Ok(())
 }
 

@@ -126,3 +126,48 @@ fn replacing_the_table_reconciles_it() {
         .expect("read");
     assert_eq!(day7.len(), 1);
 }
+
+/// A store written before the compact rollup table: its JSON rows are moved over when the
+/// store is next opened (by a reader too, which has a writer migrate it first).
+#[test]
+fn a_store_with_json_rollup_rows_is_migrated_on_open() {
+    use redb::{ReadableDatabase, TableHandle};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows = [
+        (key(5, "AmazonEC2"), totals("1.50")),
+        (key(6, "AmazonS3"), totals("-0.000000001")),
+    ];
+    {
+        let db = redb::Database::create(dir.path().join(super::FILE_NAME)).expect("create");
+        let txn = db.begin_write().expect("write");
+        {
+            let mut t = txn.open_table(super::LEGACY_DAILY_COST).expect("table");
+            for (k, v) in &rows {
+                let (k, v) = (
+                    serde_json::to_string(k).expect("key"),
+                    serde_json::to_string(v).expect("totals"),
+                );
+                t.insert(k.as_str(), v.as_str()).expect("insert");
+            }
+        }
+        txn.commit().expect("commit");
+    }
+    let store = EmbeddedStore::open_read_only(dir.path()).expect("open read-only");
+    let got: BTreeMap<_, _> = store
+        .daily_cost(|_| true)
+        .expect("read")
+        .into_iter()
+        .map(|r| (r.key, r.totals))
+        .collect();
+    assert_eq!(got, rows.iter().cloned().collect::<BTreeMap<_, _>>());
+    drop(store);
+    let db = redb::Database::open(dir.path().join(super::FILE_NAME)).expect("reopen");
+    let tables: Vec<String> = db
+        .begin_read()
+        .expect("read")
+        .list_tables()
+        .expect("tables")
+        .map(|t| t.name().to_string())
+        .collect();
+    assert!(!tables.iter().any(|t| t == "daily_cost"), "{tables:?}");
+}
