@@ -365,7 +365,10 @@ impl Driver {
         }
         let started = std::time::Instant::now();
         for (key, amounts) in self.changes.drain(..) {
-            self.handles.signal_costs.update(key.clone(), amounts);
+            // The signals read only resources' usage: the rest never enters their side.
+            if signals::cost::CostDay::counts(&key) {
+                self.handles.signal_costs.update(key.clone(), amounts);
+            }
             self.handles.costs.update(key, amounts);
         }
         let epoch = self.now;

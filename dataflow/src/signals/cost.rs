@@ -60,10 +60,15 @@ pub struct CostDay {
 }
 
 impl CostDay {
+    /// Whether a rollup row counts toward a resource's cost (see [`CostDay::of`]).
+    pub fn counts(key: &DailyCostKey) -> bool {
+        key.charge_category == ChargeCategory::Usage && key.resource_id.is_some()
+    }
+
     /// The day of a rollup row that counts toward a resource's cost: usage of a named
     /// resource (purchases, taxes and credits are not what a resource runs at).
     pub fn of(key: &DailyCostKey) -> Option<CostDay> {
-        if key.charge_category != ChargeCategory::Usage {
+        if !CostDay::counts(key) {
             return None;
         }
         Some(CostDay {

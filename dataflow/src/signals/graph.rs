@@ -4,12 +4,14 @@
 //! buckets (key, hour) ⨝ hours in window ─┬─ count by key ─────────────── totals ─┐
 //!                                        └─ count by (key, how) ─────── slots ──┤
 //! names ⨝ clock ─────────────────────────────────────────────── window minutes ─┤ verdicts
-//! daily cost parts ─ count by (billing key, day) ─ cost ⋉ names ──────── cost ───┘ by key
+//! daily cost parts ⋉ names ─ count by (billing key, day) ─ cost ──────── cost ───┘ by key
 //!                                                                  → consolidate → findings
 //! ```
 //!
 //! Keys are the 64-bit names of `key` (integers are cheap to copy and compare); the cost
-//! side keeps its strings until it meets the metric keys on the exact (hash, key) pair.
+//! side keeps its strings, and only the billing keys that meet a metric key on the exact
+//! (hash, key) pair are counted and summed into a cost signal (most of a bill has no
+//! metrics: a restatement then costs the signals a semijoin, not a signal per resource).
 //!
 //! Everything one resource's verdict reads arrives in `verdicts` as tagged parts: its
 //! summed stats, the window's length, its 168 hour-of-week slots and its cost. A minute
@@ -71,17 +73,21 @@ pub fn findings<'scope>(
         .join(clock.map(|w| ((), w.minutes())))
         .map(|((), (key, minutes))| (key, Part::Minutes(minutes)));
     let cost_days = cfg.cost_days as usize;
+    // Only billing keys a metric key names (the exact (hash, key) pair: a billing key
+    // whose hash a different metric key holds is not that resource's cost) get a cost
+    // signal; most of a bill has no metrics, and its days are never summed here.
     let costs = cost_parts
         .flat_map(|key| {
             CostDay::of(&key)
                 .map(|d| {
                     billing_keys(&d.resource_id)
                         .into_iter()
-                        .map(move |k| (k, d.clone()))
+                        .map(move |k| ((key_hash(&k), k), d.clone()))
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default()
         })
+        .semijoin(names.clone())
         .count()
         .map(|((key, day), amounts)| (key, (day, amounts.effective_decimal())))
         .reduce(
@@ -98,10 +104,6 @@ pub fn findings<'scope>(
                 }
             },
         )
-        // Only on the exact (hash, key) pair of a metric key: a billing key whose hash a
-        // different metric key holds is not that resource's cost.
-        .map(|(key, signal)| ((key_hash(&key), key), signal))
-        .semijoin(names)
         .map(|((key, _), signal)| (key, Part::Cost(Box::new(signal))));
     let parts = totals.concat(slots).concat(minutes).concat(costs);
     verdicts(parts, cfg)
