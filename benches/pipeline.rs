@@ -23,7 +23,8 @@
 //!
 //! Machines here are shared and noisy, so baseline and pipeline runs are interleaved and
 //! each figure is the median of several rounds. `cargo bench --bench pipeline` runs the
-//! full size (override with `BURNRATE_BENCH_SCALE` and `BURNRATE_BENCH_LATE_ROWS`);
+//! full size (override with `BURNRATE_BENCH_SCALE` and `BURNRATE_BENCH_LATE_ROWS`; run
+//! some figures only with e.g. `BURNRATE_BENCH_FIGURES=3`);
 //! without `--bench` (`cargo test --bench pipeline`) everything is tiny.
 
 use std::path::{Path, PathBuf};
@@ -559,8 +560,15 @@ fn main() {
             " (tiny: run with --bench for figures)"
         }
     );
-    figure_1(&groups, &scratch, s.rounds);
-    figure_2(&groups, &scratch, &s);
-    figure_3(&groups, &scratch, s.rounds);
+    let figures = std::env::var("BURNRATE_BENCH_FIGURES").unwrap_or_else(|_| "123".into());
+    if figures.contains('1') {
+        figure_1(&groups, &scratch, s.rounds);
+    }
+    if figures.contains('2') {
+        figure_2(&groups, &scratch, &s);
+    }
+    if figures.contains('3') {
+        figure_3(&groups, &scratch, s.rounds);
+    }
     let _ = std::fs::remove_dir_all(&scratch);
 }
