@@ -105,6 +105,13 @@ mod tests {
         assert_eq!(key_from(&want).expect("decode"), key());
     }
 
+    /// Each value encodes as the one byte given.
+    fn pinned<T: serde::Serialize + std::fmt::Debug>(cases: &[(T, u8)]) {
+        for (v, i) in cases {
+            assert_eq!(postcard::to_allocvec(v).expect("encode"), vec![*i], "{v:?}");
+        }
+    }
+
     #[test]
     fn every_enum_variant_keeps_its_stored_index() {
         // A variant inserted or moved would change what stored keys mean: each variant's
@@ -116,9 +123,7 @@ mod tests {
             (Provider::Oci, 3),
             (Provider::Other, 4),
         ];
-        for (p, i) in providers {
-            assert_eq!(postcard::to_allocvec(&p).expect("encode"), vec![i], "{p:?}");
-        }
+        pinned(&providers);
         let charges = [
             (ChargeCategory::Usage, 0),
             (ChargeCategory::Purchase, 1),
@@ -126,9 +131,7 @@ mod tests {
             (ChargeCategory::Credit, 3),
             (ChargeCategory::Adjustment, 4),
         ];
-        for (c, i) in charges {
-            assert_eq!(postcard::to_allocvec(&c).expect("encode"), vec![i], "{c:?}");
-        }
+        pinned(&charges);
         let costs = [
             (CostCategory::Compute, 0),
             (CostCategory::Storage, 1),
@@ -137,9 +140,7 @@ mod tests {
             (CostCategory::Network, 4),
             (CostCategory::Other, 5),
         ];
-        for (c, i) in costs {
-            assert_eq!(postcard::to_allocvec(&c).expect("encode"), vec![i], "{c:?}");
-        }
+        pinned(&costs);
         let models = [
             (PricingModel::OnDemand, 0),
             (PricingModel::Reservation, 1),
@@ -147,9 +148,7 @@ mod tests {
             (PricingModel::CommittedUse, 3),
             (PricingModel::Spot, 4),
         ];
-        for (m, i) in models {
-            assert_eq!(postcard::to_allocvec(&m).expect("encode"), vec![i], "{m:?}");
-        }
+        pinned(&models);
     }
 
     #[test]

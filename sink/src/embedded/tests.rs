@@ -97,6 +97,15 @@ fn rollup_changes_are_idempotent_in_any_order() {
     assert!(store.daily_cost(|_| true).expect("read").is_empty());
 }
 
+fn all_rows(store: &EmbeddedStore) -> BTreeMap<DailyCostKey, Totals> {
+    store
+        .daily_cost(|_| true)
+        .expect("read")
+        .into_iter()
+        .map(|r| (r.key, r.totals))
+        .collect()
+}
+
 #[test]
 fn replacing_the_table_reconciles_it() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -114,13 +123,7 @@ fn replacing_the_table_reconciles_it() {
     .into_iter()
     .collect();
     store.replace_daily_cost(&want).expect("replace");
-    let got: BTreeMap<DailyCostKey, Totals> = store
-        .daily_cost(|_| true)
-        .expect("read")
-        .into_iter()
-        .map(|r| (r.key, r.totals))
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(all_rows(&store), want);
     let day7 = store
         .daily_cost(|k| k.day.format("%d").to_string() == "07")
         .expect("read");
@@ -153,13 +156,7 @@ fn a_store_with_json_rollup_rows_is_migrated_on_open() {
         txn.commit().expect("commit");
     }
     let store = EmbeddedStore::open_read_only(dir.path()).expect("open read-only");
-    let got: BTreeMap<_, _> = store
-        .daily_cost(|_| true)
-        .expect("read")
-        .into_iter()
-        .map(|r| (r.key, r.totals))
-        .collect();
-    assert_eq!(got, rows.iter().cloned().collect::<BTreeMap<_, _>>());
+    assert_eq!(all_rows(&store), rows.iter().cloned().collect());
     drop(store);
     let db = redb::Database::open(dir.path().join(super::FILE_NAME)).expect("reopen");
     let tables: Vec<String> = db
