@@ -286,3 +286,119 @@ fn an_idle_endpoint_is_found_and_withdrawn_when_traffic_returns() {
     let kinds: Vec<&str> = state.keys().map(|f| f.kind.code()).collect();
     assert_eq!(kinds, vec!["purchase_commitment"]);
 }
+
+/// The cost side moving under metrics that are already there: metrics first and costs
+/// after (the names meet costs that arrive later), a restatement that drops one
+/// resource's usage (its verdict must go), rows the signals must not read (a tax row on
+/// the resource, usage with no resource id) and the usage coming back doubled. After every
+/// epoch the job's findings equal the recomputation over the costs then current.
+#[test]
+fn findings_follow_costs_that_arrive_and_change_after_the_metrics() {
+    let idle: Vec<Minute> = (0..120)
+        .map(|m| Minute {
+            resource: 0,
+            minute: m,
+            requests: Some(0.0),
+            gpu: Some(0.0),
+            replicas: 1.0,
+        })
+        .collect();
+    let samples: Vec<MetricSample> = idle.iter().map(|m| sample(m, 1)).collect();
+    let cfg = config();
+    let mut job = Job::start(Config {
+        workers: 1,
+        recommendations: cfg.clone(),
+    })
+    .expect("job");
+    let mut state = BTreeMap::new();
+    let mut window = MetricsWindow::new(cfg.lookback_hours);
+    apply(
+        &mut state,
+        job.epoch(vec![Input::metrics(&window.push(&samples))])
+            .expect("metrics"),
+    );
+    assert!(state.is_empty(), "no cost yet: {state:?}");
+
+    let ep0 = |k: &DailyCostKey| {
+        k.resource_id
+            .as_deref()
+            .is_some_and(|r| r.ends_with("/ep-0"))
+    };
+    // Extra rows: ep-0's tax, and usage with no resource, both 1000 a day.
+    let extra: Vec<(DailyCostKey, Amounts)> = costs()
+        .into_iter()
+        .filter(|(k, _)| ep0(k))
+        .flat_map(|(k, _)| {
+            let big = Decimal::new(1000, 0);
+            let amounts = Amounts::of(big, big, None).expect("amounts");
+            let mut tax = k.clone();
+            tax.charge_category = ChargeCategory::Tax;
+            let mut nobody = k;
+            nobody.resource_id = None;
+            [(tax, amounts), (nobody, amounts)]
+        })
+        .collect();
+    let doubled: Vec<(DailyCostKey, Amounts)> = costs()
+        .into_iter()
+        .map(|(k, a)| {
+            let a = if ep0(&k) {
+                a.minus(Amounts::default().minus(a))
+            } else {
+                a
+            };
+            (k, a)
+        })
+        .collect();
+    let deliveries: Vec<(&str, Vec<(DailyCostKey, Amounts)>)> = vec![
+        ("costs after the metrics", costs()),
+        (
+            "ep-0's usage restated away",
+            costs().into_iter().filter(|(k, _)| !ep0(k)).collect(),
+        ),
+        (
+            "a tax row and usage without a resource",
+            costs()
+                .into_iter()
+                .filter(|(k, _)| !ep0(k))
+                .chain(extra.iter().cloned())
+                .collect(),
+        ),
+        (
+            "ep-0's usage back, doubled",
+            doubled.into_iter().chain(extra.iter().cloned()).collect(),
+        ),
+    ];
+    let mut seen = Vec::new();
+    for (n, (what, rows)) in deliveries.into_iter().enumerate() {
+        let delivery = n as u64 + 1;
+        let parts: Vec<_> = rows.iter().map(|(k, a)| (scope(), k.clone(), *a)).collect();
+        apply(
+            &mut state,
+            job.epoch(vec![
+                Input::Parts { delivery, parts },
+                Input::Complete { delivery },
+            ])
+            .expect("costs"),
+        );
+        let cost_days: Vec<(CostDay, Decimal)> = rows
+            .iter()
+            .filter_map(|(k, a)| CostDay::of(k).map(|d| (d, a.effective_decimal())))
+            .collect();
+        assert!(state.values().all(|n| *n == 1), "{what}: {state:?}");
+        let got: Vec<Finding> = state.keys().cloned().collect();
+        assert_eq!(got, batch::findings(&samples, &cost_days, &cfg), "{what}");
+        seen.push(
+            got.iter()
+                .map(|f| (f.kind.code(), f.estimated_monthly_savings))
+                .collect::<Vec<_>>(),
+        );
+    }
+    // Not vacuous: ep-0 idle at 24.00 a day saves 730.00 a month; nothing without its
+    // usage (the tax and the resource-less usage are not its cost); 1460.00 doubled.
+    let scale_to_zero = |s: i64| vec![("scale_to_zero", Decimal::new(s, 0))];
+    assert_eq!(
+        seen,
+        vec![scale_to_zero(730), vec![], vec![], scale_to_zero(1460)]
+    );
+    job.close().expect("close");
+}

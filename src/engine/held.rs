@@ -40,8 +40,19 @@ impl LogEntry {
     /// Reads an entry: the compact encoding, or one of the JSON formats before it (an
     /// entry object, or a bare list of parts: all whole).
     pub fn decode(blob: &[u8]) -> anyhow::Result<LogEntry> {
-        if let Some(rest) = blob.strip_prefix(MAGIC) {
-            return Ok(postcard::from_bytes(rest)?);
+        if let Some(body) = blob.strip_prefix(MAGIC) {
+            let (entry, rest) = postcard::take_from_bytes(body)?;
+            // `from_bytes` would ignore what follows the entry: bytes of a longer layout
+            // (a later version's) or damage. Neither is this entry.
+            if !rest.is_empty() {
+                anyhow::bail!(
+                    "a log entry of {} bytes has {} bytes past its end (written by another \
+                     version, or damaged)",
+                    blob.len(),
+                    rest.len()
+                );
+            }
+            return Ok(entry);
         }
         Ok(match blob.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'[') => LogEntry {
@@ -236,6 +247,71 @@ mod tests {
         );
         // A damaged entry is an error, not an empty or partial one.
         assert!(LogEntry::decode(&blob[..blob.len() - 3]).is_err());
+    }
+
+    /// Postcard writes no field names or type tags: an entry is read back by position
+    /// alone, so a field added to, removed from or moved in `DeliveryScope`,
+    /// `DailyCostKey` or `Amounts` (or a variant inserted in one of their enums) would read
+    /// every logged entry as something else, possibly without an error. The whole layout
+    /// is pinned here; a change that fails this test needs a new `MAGIC` (and a decoder
+    /// kept for the old one), not a new expectation.
+    #[test]
+    fn an_entry_is_written_in_a_pinned_layout() {
+        let mut k = key("E");
+        k.resource_id = Some("r".into());
+        k.pricing_model = Some(burnrate_schemas::PricingModel::Spot);
+        let entry = LogEntry {
+            whole: vec![(
+                DeliveryScope {
+                    provider: Provider::Azure,
+                    billing_account_id: "7".into(),
+                    billing_period_start: "2024-03-01T00:00:00Z".parse().expect("period"),
+                    view: "actual".into(),
+                    additive_source: None,
+                },
+                vec![(
+                    k,
+                    Amounts {
+                        billed: -3,
+                        effective: 64,
+                        quantity: 0,
+                        rows: 1,
+                    },
+                )],
+            )],
+            changes: Vec::new(),
+        };
+        // Worked out from postcard's wire format: lengths and enum indices as varints,
+        // strings as a length then their bytes, `None` 0 and `Some` 1 then the value,
+        // integers as zigzag varints (-3 → 5, 64 → 128 = 0x80 0x01, 1 → 2); the period is
+        // chrono's RFC 3339 text.
+        let mut want = MAGIC.to_vec();
+        want.push(1); // one whole group
+        want.push(1); // Provider::Azure
+        want.extend([1, b'7']);
+        want.push(20);
+        want.extend(b"2024-03-01T00:00:00Z");
+        want.push(6);
+        want.extend(b"actual");
+        want.push(0); // no additive source
+        want.push(1); // one key
+        want.push(10);
+        want.extend(b"2024-03-05");
+        want.push(0); // Provider::Aws
+        want.extend([1, b'E', 1, b'E', 1, b'1']);
+        want.extend([1, 1, b'r']);
+        want.push(0); // ChargeCategory::Usage
+        want.push(0); // CostCategory::Compute
+        want.extend([1, 4]); // Some(PricingModel::Spot)
+        want.push(0); // not AI
+        want.extend([3, b'U', b'S', b'D']);
+        want.extend([5, 0x80, 0x01, 0, 2]); // billed, effective, quantity, rows
+        want.push(0); // no changes
+        assert_eq!(entry.encode().expect("encode"), want);
+        assert_eq!(LogEntry::decode(&want).expect("decode"), entry);
+        // Bytes past the entry are not this layout: an error, not a silently shorter entry.
+        want.push(0);
+        assert!(LogEntry::decode(&want).is_err());
     }
 
     #[test]

@@ -29,7 +29,18 @@ pub(crate) fn key_bytes(key: &DailyCostKey) -> Result<Vec<u8>, StoreError> {
 }
 
 pub(crate) fn key_from(bytes: &[u8]) -> Result<DailyCostKey, StoreError> {
-    postcard::from_bytes(bytes).map_err(|e| StoreError::Binary(format!("a rollup key: {e}")))
+    let (key, rest) = postcard::take_from_bytes(bytes)
+        .map_err(|e| StoreError::Binary(format!("a rollup key: {e}")))?;
+    // Bytes past the key are not a key this version wrote (a longer key of another
+    // layout, or damage): refuse it rather than read its prefix.
+    if !rest.is_empty() {
+        return Err(StoreError::Binary(format!(
+            "a rollup key of {} bytes has {} bytes past its end",
+            bytes.len(),
+            rest.len()
+        )));
+    }
+    Ok(key)
 }
 
 pub(crate) fn totals_bytes(t: &Totals) -> [u8; TOTALS_LEN] {
@@ -48,17 +59,28 @@ pub(crate) fn totals_from(bytes: &[u8]) -> Result<Totals, StoreError> {
             bytes.len()
         ))
     })?;
-    let decimal = |at: usize| {
+    // `Decimal::deserialize` never fails: it drops flag bits it does not use and divides
+    // a scale above 28 down, so damaged bytes would read as another number. Only bytes
+    // that a decimal serializes back to are one.
+    let decimal = |at: usize, what: &str| {
         let mut b = [0u8; 16];
         b.copy_from_slice(&bytes[at..at + 16]);
-        Decimal::deserialize(b)
+        let d = Decimal::deserialize(b);
+        if d.serialize() == b {
+            Ok(d)
+        } else {
+            Err(StoreError::Binary(format!(
+                "rollup totals whose {what} is not a decimal (bytes {at}..{})",
+                at + 16
+            )))
+        }
     };
     let mut rows = [0u8; 8];
     rows.copy_from_slice(&bytes[48..56]);
     Ok(Totals {
-        billed_cost: decimal(0),
-        effective_cost: decimal(16),
-        quantity: decimal(32),
+        billed_cost: decimal(0, "billed cost")?,
+        effective_cost: decimal(16, "effective cost")?,
+        quantity: decimal(32, "quantity")?,
         rows: i64::from_le_bytes(rows),
     })
 }
@@ -172,5 +194,37 @@ mod tests {
             assert_eq!(totals_from(&totals_bytes(&t)).expect("decode"), t);
         }
         assert!(totals_from(&[0; 55]).is_err());
+    }
+
+    #[test]
+    fn damaged_totals_are_an_error_not_other_numbers() {
+        let good = totals_bytes(&Totals {
+            billed_cost: Decimal::new(150, 2),
+            effective_cost: Decimal::new(150, 2),
+            quantity: Decimal::ONE,
+            rows: 1,
+        });
+        // `rust_decimal` keeps only the sign bit and a 5-bit scale of the flags word
+        // (bytes 0-3), and divides a scale above 28 down: a damaged flags word would read
+        // back as another number. Scale 29 (byte 2), an unused low bit (byte 0) and an
+        // unused high bit (byte 3, below the sign) must each be refused.
+        for (at, value) in [(2, 29u8), (0, 1), (3, 0x40)] {
+            let mut bad = good;
+            bad[at] = value;
+            assert!(totals_from(&bad).is_err(), "byte {at} = {value:#x}");
+            let mut bad = good;
+            bad[16 + at] = value;
+            assert!(
+                totals_from(&bad).is_err(),
+                "effective byte {at} = {value:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_with_bytes_left_over_is_an_error() {
+        let mut bytes = key_bytes(&key()).expect("encode");
+        bytes.push(0);
+        assert!(key_from(&bytes).is_err());
     }
 }

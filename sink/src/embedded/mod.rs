@@ -46,7 +46,8 @@ const PARTS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new
 const DAILY_COST: TableDefinition<'static, &'static [u8], &'static [u8]> =
     TableDefinition::new("rollup_daily_cost");
 /// The rollup as stores before `codec` held it (JSON key → JSON totals); a writer opening
-/// such a store moves it into `DAILY_COST` (`migrate`).
+/// such a store moves it into `DAILY_COST` (`migrate`); until then readers read it as it
+/// is (`legacy_rollup`).
 const LEGACY_DAILY_COST: TableDefinition<'static, &'static str, &'static str> =
     TableDefinition::new("daily_cost");
 /// Webhook events waiting to be sent: event id → `schemas::Event` as JSON. Whoever
@@ -217,23 +218,6 @@ impl EmbeddedStore {
             }
             Err(e) => return Err(open_error(&path, e)),
         };
-        // A store written before the compact rollup table: a writer migrates it on open
-        // (and says Busy if an older writer holds it).
-        let migrated = db
-            .begin_read()
-            .map_err(db_err)?
-            .list_tables()
-            .map_err(store_err)?
-            .any(|t| t.name() == DAILY_COST.name());
-        let db = if migrated {
-            db
-        } else {
-            drop(db);
-            drop(EmbeddedStore::open(dir)?);
-            builder()
-                .open_read_only(&path)
-                .map_err(|e| open_error(&path, e))?
-        };
         Ok(EmbeddedStore {
             db: Handle::Read(db),
             path,
@@ -358,7 +342,9 @@ impl EmbeddedStore {
     /// answers (for readiness checks).
     pub fn ping(&self) -> Result<(), StoreError> {
         let txn = self.begin_read()?;
-        txn.open_table(DAILY_COST).map_err(store_err)?;
+        if legacy_rollup(&txn)?.is_none() {
+            txn.open_table(DAILY_COST).map_err(store_err)?;
+        }
         Ok(())
     }
 
@@ -368,8 +354,19 @@ impl EmbeddedStore {
         mut keep: impl FnMut(&DailyCostKey) -> bool,
     ) -> Result<Vec<DailyCostRow>, StoreError> {
         let txn = self.begin_read()?;
-        let table = txn.open_table(DAILY_COST).map_err(store_err)?;
         let mut out = Vec::new();
+        if let Some(legacy) = legacy_rollup(&txn)? {
+            for entry in legacy.iter().map_err(store_err)? {
+                let (k, v) = entry.map_err(store_err)?;
+                let key: DailyCostKey = serde_json::from_str(k.value())?;
+                if keep(&key) {
+                    let totals: Totals = serde_json::from_str(v.value())?;
+                    out.push(DailyCostRow { key, totals });
+                }
+            }
+            return Ok(out);
+        }
+        let table = txn.open_table(DAILY_COST).map_err(store_err)?;
         for entry in table.iter().map_err(store_err)? {
             let (k, v) = entry.map_err(store_err)?;
             let key = codec::key_from(k.value())?;
@@ -414,9 +411,26 @@ fn apply_changes(
     Ok(())
 }
 
+/// The JSON rollup table, when the store has one: then it is the current rollup, since
+/// only a writer from before `codec` writes it, and a writer of this version drops it when
+/// it opens the store (`migrate`). A reader never migrates (it may not be able to write
+/// the file, and an older writer may hold it), so it reads this table until a writer of
+/// this version has opened the store; each read transaction sees one table or the other.
+fn legacy_rollup(
+    txn: &ReadTransaction,
+) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static str>>, StoreError> {
+    match txn.open_table(LEGACY_DAILY_COST) {
+        Ok(t) => Ok(Some(t)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(store_err(e)),
+    }
+}
+
 /// Moves a rollup table of JSON rows (stores written before `codec`) into the compact
 /// table, inside the caller's transaction, and drops the old table. Nothing to do for a
-/// new or already migrated store.
+/// new or already migrated store. The compact table is cleared first: if it exists beside
+/// a JSON table, a writer from before `codec` ran after this version did, and its rows
+/// are stale.
 fn migrate(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     let legacy = txn
         .list_tables()
@@ -435,7 +449,11 @@ fn migrate(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
             rows.push((key, totals, 1));
         }
     }
-    apply_changes(&mut txn.open_table(DAILY_COST).map_err(store_err)?, &rows)?;
+    {
+        let mut table = txn.open_table(DAILY_COST).map_err(store_err)?;
+        table.retain(|_, _| false).map_err(store_err)?;
+        apply_changes(&mut table, &rows)?;
+    }
     txn.delete_table(LEGACY_DAILY_COST).map_err(store_err)?;
     Ok(())
 }

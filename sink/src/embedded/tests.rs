@@ -130,41 +130,121 @@ fn replacing_the_table_reconciles_it() {
     assert_eq!(day7.len(), 1);
 }
 
-/// A store written before the compact rollup table: its JSON rows are moved over when the
-/// store is next opened (by a reader too, which has a writer migrate it first).
-#[test]
-fn a_store_with_json_rollup_rows_is_migrated_on_open() {
+/// Writes `rows` as a writer before the compact rollup table did: a JSON `daily_cost`
+/// table (replacing what it held).
+fn write_legacy(db: &redb::Database, rows: &[(DailyCostKey, Totals)]) {
+    let txn = db.begin_write().expect("write");
+    {
+        let mut t = txn.open_table(super::LEGACY_DAILY_COST).expect("table");
+        t.retain(|_, _| false).expect("clear");
+        for (k, v) in rows {
+            let (k, v) = (
+                serde_json::to_string(k).expect("key"),
+                serde_json::to_string(v).expect("totals"),
+            );
+            t.insert(k.as_str(), v.as_str()).expect("insert");
+        }
+    }
+    txn.commit().expect("commit");
+}
+
+fn table_names(dir: &std::path::Path) -> Vec<String> {
     use redb::{ReadableDatabase, TableHandle};
+    let db = redb::Database::open(dir.join(super::FILE_NAME)).expect("reopen");
+    db.begin_read()
+        .expect("read")
+        .list_tables()
+        .expect("tables")
+        .map(|t| t.name().to_string())
+        .collect()
+}
+
+/// A store written before the compact rollup table: a reader reads its JSON rows as they
+/// are (a reader never writes: the store may be another user's, or on a read-only
+/// mount), and a writer moves them over when it opens the store.
+#[test]
+fn a_store_with_json_rollup_rows_is_read_as_is_and_migrated_by_a_writer() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rows = [
         (key(5, "AmazonEC2"), totals("1.50")),
         (key(6, "AmazonS3"), totals("-0.000000001")),
     ];
-    {
-        let db = redb::Database::create(dir.path().join(super::FILE_NAME)).expect("create");
-        let txn = db.begin_write().expect("write");
-        {
-            let mut t = txn.open_table(super::LEGACY_DAILY_COST).expect("table");
-            for (k, v) in &rows {
-                let (k, v) = (
-                    serde_json::to_string(k).expect("key"),
-                    serde_json::to_string(v).expect("totals"),
-                );
-                t.insert(k.as_str(), v.as_str()).expect("insert");
-            }
-        }
-        txn.commit().expect("commit");
-    }
-    let store = EmbeddedStore::open_read_only(dir.path()).expect("open read-only");
-    assert_eq!(all_rows(&store), rows.iter().cloned().collect());
-    drop(store);
-    let db = redb::Database::open(dir.path().join(super::FILE_NAME)).expect("reopen");
-    let tables: Vec<String> = db
-        .begin_read()
-        .expect("read")
-        .list_tables()
-        .expect("tables")
-        .map(|t| t.name().to_string())
-        .collect();
+    write_legacy(
+        &redb::Database::create(dir.path().join(super::FILE_NAME)).expect("create"),
+        &rows,
+    );
+    let want: BTreeMap<_, _> = rows.iter().cloned().collect();
+    let reader = EmbeddedStore::open_read_only(dir.path()).expect("open read-only");
+    assert_eq!(all_rows(&reader), want);
+    reader.ping().expect("ping");
+    drop(reader);
+    assert!(table_names(dir.path()).iter().any(|t| t == "daily_cost"));
+    let writer = EmbeddedStore::open(dir.path()).expect("open");
+    assert_eq!(all_rows(&writer), want);
+    drop(writer);
+    let tables = table_names(dir.path());
     assert!(!tables.iter().any(|t| t == "daily_cost"), "{tables:?}");
+    let reader = EmbeddedStore::open_read_only(dir.path()).expect("open read-only");
+    assert_eq!(all_rows(&reader), want);
+}
+
+/// During an upgrade the older writer may still be running (`run`) while a reader of this
+/// version starts (`serve`): the reader cannot migrate the store, and must still read it,
+/// including what the older writer commits after the reader opened.
+#[test]
+fn a_reader_beside_an_older_writer_reads_its_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let older = super::builder()
+        .create(dir.path().join(super::FILE_NAME))
+        .expect("create");
+    write_legacy(&older, &[(key(5, "AmazonEC2"), totals("1.50"))]);
+    let reader = EmbeddedStore::open_read_only(dir.path()).expect("open beside the writer");
+    assert_eq!(
+        all_rows(&reader),
+        BTreeMap::from([(key(5, "AmazonEC2"), totals("1.50"))])
+    );
+    write_legacy(
+        &older,
+        &[
+            (key(5, "AmazonEC2"), totals("2")),
+            (key(7, "AmazonEC2"), totals("3")),
+        ],
+    );
+    assert_eq!(
+        all_rows(&reader),
+        BTreeMap::from([
+            (key(5, "AmazonEC2"), totals("2")),
+            (key(7, "AmazonEC2"), totals("3")),
+        ])
+    );
+}
+
+/// Upgraded, then run once more with the older version (which knows only the JSON table
+/// and leaves the compact one as it was), then upgraded again: the JSON table is the
+/// current one, for a reader and for the writer's migration alike; the compact table's
+/// rows from before are stale and must not show.
+#[test]
+fn after_a_downgrade_the_json_table_is_the_current_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        store
+            .apply_daily_cost(&[
+                (key(5, "AmazonEC2"), totals("1.50"), 1),
+                (key(6, "AmazonS3"), totals("9"), 1),
+            ])
+            .expect("apply");
+    }
+    // The older version restated day 5 and no longer has day 6.
+    let current = [(key(5, "AmazonEC2"), totals("4"))];
+    write_legacy(
+        &redb::Database::create(dir.path().join(super::FILE_NAME)).expect("open"),
+        &current,
+    );
+    let want: BTreeMap<_, _> = current.iter().cloned().collect();
+    let reader = EmbeddedStore::open_read_only(dir.path()).expect("open read-only");
+    assert_eq!(all_rows(&reader), want);
+    drop(reader);
+    let writer = EmbeddedStore::open(dir.path()).expect("open");
+    assert_eq!(all_rows(&writer), want);
 }
