@@ -364,15 +364,18 @@ impl Engine {
         let mut entry = LogEntry::default();
         // The held delivery number each group of changes is fed under.
         let mut change_seqs = Vec::new();
+        // The restated scopes' new parts: held only once the delivery is committed, so a
+        // delivery that fails leaves the engine holding what the store holds.
+        let mut restated = Vec::new();
         for (scope, parts) in held::group(prepared.parts) {
-            match self.current.get_mut(&scope) {
+            match self.current.get(&scope) {
                 Some((held_seq, held)) => {
                     let changes = held::difference(held, &parts);
-                    *held = parts;
                     if !changes.is_empty() {
                         change_seqs.push(*held_seq);
-                        entry.changes.push((scope, changes));
+                        entry.changes.push((scope.clone(), changes));
                     }
+                    restated.push((scope, parts));
                 }
                 None => entry.whole.push((scope, parts)),
             }
@@ -400,11 +403,15 @@ impl Engine {
             });
             batch.push(Input::Complete { delivery: seq });
         }
-        for (scope, parts) in entry.whole {
-            self.current.insert(scope, (seq, parts));
-        }
         let started = std::time::Instant::now();
-        let (changes, findings) = self.epoch_all(batch)?;
+        let (changes, findings) = match self.epoch_all(batch) {
+            Ok(out) => out,
+            Err(e) => {
+                // The job may hold part of the delivery: stop it (see the commit below).
+                let _ = self.shutdown();
+                return Err(e).context("running the delivery; the pipeline stopped");
+            }
+        };
         self.last_job_time = started.elapsed();
         let info = DeliveryInfo {
             seq,
@@ -419,6 +426,14 @@ impl Engine {
             return Err(e).context("committing the delivery; the pipeline stopped");
         }
         self.next_seq = seq + 1;
+        for (scope, parts) in restated {
+            if let Some((_, held)) = self.current.get_mut(&scope) {
+                *held = parts;
+            }
+        }
+        for (scope, parts) in entry.whole {
+            self.current.insert(scope, (seq, parts));
+        }
         // New costs move the savings of recommendations (and may start or end some).
         self.apply_findings(&findings)?;
         // Rows that appeared, changed or disappeared: the distinct keys the changes touch.
