@@ -227,22 +227,42 @@ fn manifest_deliveries_read_the_current_assembly_once() {
     );
 }
 
+/// A manifest whose listed file is missing is an incomplete assembly: refused whole (an
+/// error naming the file), never delivered in part, since a delivery replaces its period.
 #[test]
-fn a_manifest_whose_files_are_missing_says_so() {
+fn a_manifest_whose_files_are_missing_is_refused_whole() {
     let path = data("aws/cur-legacy-csv/koku__nise-generated__koku-local-Manifest.json");
-    let (out, report) = read(&path);
-    assert!(out.costs.is_empty());
-    assert_eq!(report.rejected_count, 1);
-    let reason = &report.rejected[0].reason;
+    let mut got = burnrate_ingest::Collected::default();
+    let err = burnrate_ingest::ingest_path(&path, &burnrate_ingest::Options::default(), &mut got)
+        .expect_err("an incomplete assembly");
+    assert!(got.costs.is_empty());
+    let reason = err.to_string();
     assert!(
-        reason.contains("koku-local-1.csv.gz") && reason.contains("not found"),
+        reason.contains("koku-local-1.csv.gz")
+            && reason.contains("not found")
+            && reason.contains("16e57707-f9e3-49be-8be6-b84e684b5194")
+            && reason.contains("koku__nise-generated__koku-local-Manifest.json"),
         "{reason}"
     );
-    assert!(
-        report
-            .format
-            .contains("16e57707-f9e3-49be-8be6-b84e684b5194")
-    );
+
+    // One listed file present and one missing: nothing of the present one is read.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cur = std::fs::read(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    std::fs::write(dir.path().join("there-1.csv"), cur).expect("write");
+    let manifest = dir.path().join("there-Manifest.json");
+    std::fs::write(
+        &manifest,
+        r#"{"assemblyId": "cccc", "reportKeys": ["x/there-1.csv", "x/gone-2.csv"],
+            "billingPeriod": {"start": "20240301T000000.000Z", "end": "20240401T000000.000Z"}}"#,
+    )
+    .expect("write manifest");
+    let mut got = burnrate_ingest::Collected::default();
+    let err =
+        burnrate_ingest::ingest_path(&manifest, &burnrate_ingest::Options::default(), &mut got)
+            .expect_err("an incomplete assembly");
+    assert!(got.costs.is_empty(), "{} records read", got.costs.len());
+    assert!(err.to_string().contains("gone-2.csv"), "{err}");
+    assert!(!err.to_string().contains("there-1.csv"), "{err}");
 }
 
 /// CUR 2.0 as CSV (synthetic rows in the Data Exports column set): the map columns are

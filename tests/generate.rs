@@ -387,11 +387,18 @@ fn generated_headers_match_the_real_formats() {
         }
     }
     let manifests = generated(dir.path(), "-Manifest.json", "data/aws/burnrate-cur/");
-    assert_eq!(
-        format_of(&manifests[0]),
-        format_of(&data(
-            "aws/cur-legacy-csv/koku__nise-generated__koku-local-Manifest.json"
-        ))
+    assert_eq!(format_of(&manifests[0]), "AWS CUR manifest");
+    // The real manifest is read as the same kind (its listed files are not in `shared`,
+    // so it is refused as an incomplete assembly).
+    let refused = ingest_path(
+        &data("aws/cur-legacy-csv/koku__nise-generated__koku-local-Manifest.json"),
+        &Options::default(),
+        &mut Collected::default(),
+    )
+    .expect_err("an incomplete assembly");
+    assert!(
+        refused.to_string().contains("AWS CUR manifest of assembly"),
+        "{refused}"
     );
     // The data file alone is read as the real legacy CUR is.
     let gz = generated(dir.path(), ".csv.gz", "data/aws/");

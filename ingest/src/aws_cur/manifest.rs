@@ -100,24 +100,36 @@ pub fn read_manifest(
     report.format = format!("AWS CUR manifest (assembly {})", manifest.assembly_id);
     let mut sub = opts.clone();
     sub.source = Some(manifest.delivery());
+    // Every listed file must be there before any is read: the assembly replaces the whole
+    // period, so delivering part of it would drop the missing files' costs.
+    let mut paths = Vec::with_capacity(manifest.report_keys.len());
+    let mut missing = Vec::new();
     for key in &manifest.report_keys {
         match resolve(&ctx.path, key) {
-            Some(path) => match ingest_path(&path, &sub, emit) {
-                Ok(file_report) => report.absorb(file_report),
-                Err(e) => report.reject(RowError {
-                    file: ctx.file.clone(),
-                    row: 0,
-                    column: Some("reportKeys".into()),
-                    reason: format!("listed report file {key}: {e}"),
-                }),
-            },
-            None => report.reject(RowError {
+            Some(path) => paths.push((key, path)),
+            None => missing.push(key.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(IngestError::Unreadable {
+            path: ctx.path.clone(),
+            reason: format!(
+                "AWS CUR manifest of assembly {}: listed report file(s) {} not found beside \
+                 the manifest or under its folders; none of the assembly is read, since a \
+                 part of it would replace the whole billing period",
+                manifest.assembly_id,
+                missing.join(", ")
+            ),
+        });
+    }
+    for (key, path) in paths {
+        match ingest_path(&path, &sub, emit) {
+            Ok(file_report) => report.absorb(file_report),
+            Err(e) => report.reject(RowError {
                 file: ctx.file.clone(),
                 row: 0,
                 column: Some("reportKeys".into()),
-                reason: format!(
-                    "listed report file {key} was not found beside the manifest or under its folders"
-                ),
+                reason: format!("listed report file {key}: {e}"),
             }),
         }
     }
