@@ -105,7 +105,14 @@ fn watching_picks_up_new_and_rewritten_files_and_keeps_one_writer() {
         bin()
             .arg("--data-dir")
             .arg(&store)
-            .args(["run", "--poll-seconds", "1", "--input"])
+            .args([
+                "run",
+                "--poll-seconds",
+                "1",
+                "--listen",
+                "127.0.0.1:0",
+                "--input",
+            ])
             .arg(&input)
             .stderr(Stdio::null())
             .spawn()

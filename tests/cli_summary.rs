@@ -132,3 +132,32 @@ fn demo_stores_the_generator_truth() {
     let want = truth_totals(&truth, "billed_cost");
     assert_eq!(by_provider(&summary), want);
 }
+
+/// A second `demo` on the same data directory uses the data there only if it asked for
+/// the same days; other dates are refused with what the folder holds, never served under
+/// the new dates.
+#[test]
+fn demo_again_with_other_days_is_refused_and_a_busy_port_stops_it_first() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let data_dir = work.path().join("store");
+    common::burnrate_ok(&data_dir, &["demo", "--no-serve", "--days", "1"]);
+    common::burnrate_ok(&data_dir, &["demo", "--no-serve", "--days", "1"]);
+    let out = common::burnrate(&data_dir, &["demo", "--no-serve", "--days", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("covers 1 days from 2024-03-01"), "{err}");
+    assert!(err.contains("--days 1 --start 2024-03-01"), "{err}");
+
+    // A port already taken fails before anything is generated or stored.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let fresh = work.path().join("fresh");
+    let out = common::burnrate(&fresh, &["demo", "--days", "1", "--listen", &addr]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    assert!(
+        !fresh.join("demo-input").exists(),
+        "generated before failing"
+    );
+}

@@ -20,7 +20,7 @@ use burnrate::config::Config;
 
 use super::live::{Live, start_webhooks};
 use super::run::{Seen, watch};
-use super::serve::{spawn_background, stop_flag};
+use super::serve::{bind, spawn_background, stop_flag};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -43,9 +43,12 @@ pub struct DemoArgs {
 
 pub fn run(args: DemoArgs, data_dir: &Path, config: &Config) -> Result<std::process::ExitCode> {
     anyhow::ensure!(args.days > 0, "--days must be at least 1");
+    let listener = (!args.no_serve).then(|| bind(args.listen)).transpose()?;
     let gen_dir = data_dir.join("demo-input");
     let input = gen_dir.join("data");
-    if gen_dir.join("truth.json").exists() {
+    let truth = gen_dir.join("truth.json");
+    if truth.exists() {
+        same_demo(&truth, &args)?;
         eprintln!("using the demo data already in {}", gen_dir.display());
     } else {
         eprintln!(
@@ -104,14 +107,15 @@ pub fn run(args: DemoArgs, data_dir: &Path, config: &Config) -> Result<std::proc
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "burnrate".into());
     let mut live = Live::none(stop.clone());
-    let base = if args.no_serve {
-        format!("http://{}", args.listen)
-    } else {
-        let (l, pushes) = Live::with_pushes(stop.clone());
-        live = l;
-        let state =
-            AppState::new(Arc::new(EmbeddedReader(engine.store()))).with_metrics_ingest(pushes);
-        format!("http://{}", spawn_background(args.listen, state)?)
+    let base = match listener {
+        None => format!("http://{}", args.listen),
+        Some(listener) => {
+            let (l, pushes) = Live::with_pushes(stop.clone());
+            live = l;
+            let state =
+                AppState::new(Arc::new(EmbeddedReader(engine.store()))).with_metrics_ingest(pushes);
+            format!("http://{}", spawn_background(listener, state)?)
+        }
     };
     println!(
         "\nburnrate demo: {days} days of AWS, Azure, GCP and OCI AI spend, billed {from} to {to}.\n\
@@ -160,4 +164,42 @@ pub fn run(args: DemoArgs, data_dir: &Path, config: &Config) -> Result<std::proc
     )?;
     engine.close()?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Demo data already in the data directory is used again only if it is what was asked
+/// for: the printed links and the store hold its dates, not the new flags'.
+fn same_demo(truth: &Path, args: &DemoArgs) -> Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Generator {
+        days: u32,
+        start: NaiveDate,
+    }
+    #[derive(serde::Deserialize)]
+    struct Truth {
+        generator: Generator,
+    }
+    let text =
+        std::fs::read_to_string(truth).with_context(|| format!("reading {}", truth.display()))?;
+    let had: Truth = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "reading the demo's generator settings in {}",
+            truth.display()
+        )
+    })?;
+    let had = had.generator;
+    if (had.days, had.start) != (args.days, args.start) {
+        anyhow::bail!(
+            "the demo data in {} covers {} days from {}, not the {} days from {} asked for; \
+             run `burnrate demo --days {} --start {}` to use it, or pass another --data-dir \
+             for new data",
+            truth.parent().unwrap_or(truth).display(),
+            had.days,
+            had.start,
+            args.days,
+            args.start,
+            had.days,
+            had.start
+        );
+    }
+    Ok(())
 }

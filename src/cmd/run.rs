@@ -26,7 +26,7 @@ use burnrate::config::Config;
 
 use super::ingest::{Tally, ingest_files};
 use super::live::{Live, start_webhooks};
-use super::serve::{spawn_background, stop_flag};
+use super::serve::{bind, spawn_background, stop_flag};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -67,6 +67,8 @@ pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::proce
     if !args.input.is_dir() {
         anyhow::bail!("--input {} is not a folder", args.input.display());
     }
+    let serving = !args.once && !args.no_serve;
+    let listener = serving.then(|| bind(args.listen)).transpose()?;
     let mut engine = Engine::start_with(data_dir, args.workers, config.recommendations.clone())
         .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
     let stop = stop_flag();
@@ -74,12 +76,12 @@ pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::proce
     if !args.once {
         start_webhooks(&engine, config, &stop)?;
     }
-    if !args.once && !args.no_serve {
+    if let Some(listener) = listener {
         let (l, pushes) = Live::with_pushes(stop.clone());
         live = l;
         let state =
             AppState::new(Arc::new(EmbeddedReader(engine.store()))).with_metrics_ingest(pushes);
-        let bound = spawn_background(args.listen, state)?;
+        let bound = spawn_background(listener, state)?;
         eprintln!(
             "API: http://{bound}/api/v1/ai-costs/summary?scope=all&start_date=YYYY-MM-DD&end_date=YYYY-MM-DD (default: the last 30 days; OpenAPI: /api/v1/openapi.json)"
         );

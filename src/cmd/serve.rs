@@ -39,10 +39,25 @@ pub fn run(args: ServeArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// Takes the API's address before any work starts (`run` and `demo`), so a busy port is
+/// reported at once rather than after ingesting everything.
+pub fn bind(listen: SocketAddr) -> Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(listen).with_context(|| {
+        format!(
+            "cannot listen on {listen}; pass --listen with a free address (port 0 lets the \
+             OS choose one), or --no-serve"
+        )
+    })?;
+    listener
+        .set_nonblocking(true)
+        .context("setting up the API's socket")?;
+    Ok(listener)
+}
+
 /// Serves the API on a background thread (for `run` and `demo`, whose main thread runs
-/// the pipeline). Returns once it accepts connections, with the bound address; the server
-/// lives until the process ends.
-pub fn spawn_background(listen: SocketAddr, state: AppState) -> Result<SocketAddr> {
+/// the pipeline) on a socket from [`bind`]. Returns once it accepts connections, with the
+/// bound address; the server lives until the process ends.
+pub fn spawn_background(listener: std::net::TcpListener, state: AppState) -> Result<SocketAddr> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("burnrate-api".into())
@@ -59,11 +74,10 @@ pub fn spawn_background(listen: SocketAddr, state: AppState) -> Result<SocketAdd
                 }
             };
             runtime.block_on(async move {
-                let listener = match tokio::net::TcpListener::bind(listen).await {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
                     Ok(l) => l,
                     Err(e) => {
-                        let _ =
-                            ready_tx.send(Err(anyhow::anyhow!("cannot listen on {listen}: {e}")));
+                        let _ = ready_tx.send(Err(anyhow::anyhow!("cannot serve the API: {e}")));
                         return;
                     }
                 };

@@ -188,14 +188,19 @@ pub fn jdec(v: &serde_json::Value, key: &str) -> Decimal {
     dec(s)
 }
 
-/// Runs the `burnrate` binary on a store and asserts it succeeded; returns its stdout.
-pub fn burnrate_ok(data_dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"))
+/// Runs the `burnrate` binary on a store.
+pub fn burnrate(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"))
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
         .output()
-        .expect("run burnrate");
+        .expect("run burnrate")
+}
+
+/// Runs the `burnrate` binary on a store and asserts it succeeded; returns its stdout.
+pub fn burnrate_ok(data_dir: &Path, args: &[&str]) -> String {
+    let out = burnrate(data_dir, args);
     assert!(
         out.status.success(),
         "burnrate {args:?}: {}",
