@@ -275,7 +275,7 @@ fn figure_2(groups: &[Vec<PathBuf>], scratch: &Path, s: &Size) {
             job.deliver(p);
         }
         let (mut h, mut h_idle, mut h_empty) = (histogram(), histogram(), histogram());
-        let mut h_rollup = histogram();
+        let (mut h_rollup, mut h_idle_rollup) = (histogram(), histogram());
         for i in 0..s.late_rows {
             let r = late_row(&pool, i);
             let t = Instant::now();
@@ -293,6 +293,9 @@ fn figure_2(groups: &[Vec<PathBuf>], scratch: &Path, s: &Size) {
             let t = Instant::now();
             job.deliver(prepare(std::slice::from_ref(&r)));
             let _ = h_idle.record(t.elapsed().as_micros() as u64);
+            if let Some(d) = job.rollup_time() {
+                let _ = h_idle_rollup.record(d.as_micros() as u64);
+            }
         }
         for _ in 0..s.late_rows.min(500) {
             let t = Instant::now();
@@ -307,6 +310,12 @@ fn figure_2(groups: &[Vec<PathBuf>], scratch: &Path, s: &Size) {
             );
         }
         report(&format!("job {name}, back to back"), &h);
+        if !h_idle_rollup.is_empty() {
+            report(
+                &format!("job {name}, after an idle gap, to the rollup"),
+                &h_idle_rollup,
+            );
+        }
         report(&format!("job {name}, after an idle gap"), &h_idle);
         report(&format!("job {name}, empty epoch"), &h_empty);
     }
