@@ -47,7 +47,7 @@ const SECTIONS: [&str; 2] = ["recommendations", "webhooks"];
 /// The overrides among environment variables: `BURNRATE_<SECTION>__<KEY>[__<KEY>...]`
 /// (any case) becomes the key path `section.key...`, with its value read as TOML would
 /// (`0.8` a number, `true` a boolean, anything else a string).
-fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, Value)> {
+fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, Value, String)> {
     let mut out = Vec::new();
     for (name, raw) in vars {
         let upper = name.to_ascii_uppercase();
@@ -63,15 +63,53 @@ fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, V
             let value = raw
                 .parse::<Value>()
                 .unwrap_or_else(|_| Value::from(raw.clone()));
-            out.push((path, value));
+            out.push((path, value, name));
         }
     }
     out
 }
 
+/// A figment error in the words of the settings the user wrote: each key with where its
+/// value came from (the file, or the environment variable by its name), never figment's
+/// profile or provider type names.
+fn describe(e: figment::Error, file: Option<&Path>, vars: &[(String, Value, String)]) -> String {
+    e.into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let from_env = e
+                .metadata
+                .as_ref()
+                .is_some_and(|m| !m.name.starts_with("TOML"));
+            let origin = match (from_env, file) {
+                (true, _) => vars
+                    .iter()
+                    .find(|(path, _, _)| *path == key)
+                    .map(|(_, _, name)| format!("environment variable {name}"))
+                    .unwrap_or_else(|| "the environment".into()),
+                (false, Some(f)) => f.display().to_string(),
+                (false, None) => "configuration".into(),
+            };
+            if key.is_empty() {
+                format!("{origin}: {}", e.kind)
+            } else {
+                format!("{origin}: key `{key}`: {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl Config {
     /// Reads `path` (if given), applies the environment, and validates.
     pub fn load(path: Option<&Path>) -> Result<Config> {
+        Config::load_from(path, std::env::vars())
+    }
+
+    /// `load` with the environment given.
+    fn load_from(
+        path: Option<&Path>,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config> {
         let mut figment = Figment::new();
         if let Some(path) = path {
             if !path.is_file() {
@@ -79,16 +117,13 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        for (path, value) in env_overrides(std::env::vars()) {
-            figment = figment.merge((path, value));
+        let vars = env_overrides(vars);
+        for (key, value, _) in &vars {
+            figment = figment.merge((key.as_str(), value.clone()));
         }
-        let config: Config = figment.extract().map_err(|e| {
-            anyhow!(
-                "{}: {e}",
-                path.map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "configuration".into())
-            )
-        })?;
+        let config: Config = figment
+            .extract()
+            .map_err(|e| anyhow!("{}", describe(e, path, &vars)))?;
         config
             .recommendations
             .validate()
@@ -117,7 +152,7 @@ mod tests {
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()));
         let got = env_overrides(vars.into_iter());
-        let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+        let paths: Vec<&str> = got.iter().map(|(p, _, _)| p.as_str()).collect();
         assert_eq!(
             paths,
             vec![
@@ -128,7 +163,7 @@ mod tests {
         );
         // Values are typed as TOML reads them, so they land in f64 and u32 fields.
         let mut figment = Figment::new();
-        for (path, value) in got {
+        for (path, value, _) in got {
             figment = figment.merge((path, value));
         }
         let c: Config = figment.extract().expect("extract");
@@ -152,11 +187,28 @@ mod tests {
         // Untouched keys keep their defaults.
         assert_eq!(c.recommendations.lookback_hours, 720);
         std::fs::write(&path, "[recommendations]\nmin_coverag = 0.8\n").expect("write");
-        let e = Config::load(Some(&path)).expect_err("typo");
-        assert!(e.to_string().contains("min_coverag"), "{e}");
+        let e = Config::load(Some(&path)).expect_err("typo").to_string();
+        assert!(e.contains("min_coverag"), "{e}");
+        assert!(e.contains(&path.display().to_string()), "{e}");
+        assert!(!e.contains("default."), "{e}");
         std::fs::write(&path, "[recommendations]\nmin_coverage = 1.5\n").expect("write");
         let e = Config::load(Some(&path)).expect_err("range");
         assert!(e.to_string().contains("min_coverage"), "{e}");
         assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
+    }
+
+    #[test]
+    fn a_bad_environment_value_names_its_variable() {
+        let vars = [("BURNRATE_RECOMMENDATIONS__MIN_COVERAGE", "abc")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let e = Config::load_from(None, vars.into_iter())
+            .expect_err("not a number")
+            .to_string();
+        assert!(
+            e.contains("environment variable BURNRATE_RECOMMENDATIONS__MIN_COVERAGE"),
+            "{e}"
+        );
+        assert!(e.contains("recommendations.min_coverage"), "{e}");
+        assert!(!e.contains("alloc::") && !e.contains("global."), "{e}");
     }
 }

@@ -68,15 +68,18 @@ fn main() -> std::process::ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
-    let config = || burnrate::config::Config::load(cli.config.as_deref());
-    let result = match cli.command {
-        Command::Ingest(args) => config().and_then(|c| cmd::ingest::run(args, &cli.data_dir, &c)),
+    // Every command checks the configuration, even one that reads none of it: a typo is
+    // reported wherever the file is passed, not only by the commands that use it.
+    let result = burnrate::config::Config::load(cli.config.as_deref()).and_then(|config| match cli
+        .command
+    {
+        Command::Ingest(args) => cmd::ingest::run(args, &cli.data_dir, &config),
         Command::Serve(args) => cmd::serve::run(args, &cli.data_dir),
         Command::Summary(args) => cmd::summary::run(args, &cli.data_dir),
-        Command::Run(args) => config().and_then(|c| cmd::run::run(args, &cli.data_dir, &c)),
-        Command::Demo(args) => config().and_then(|c| cmd::demo::run(args, &cli.data_dir, &c)),
+        Command::Run(args) => cmd::run::run(args, &cli.data_dir, &config),
+        Command::Demo(args) => cmd::demo::run(args, &cli.data_dir, &config),
         Command::Generate(args) => cmd::generate::run(args),
-    };
+    });
     match result {
         Ok(code) => code,
         Err(e) => {
