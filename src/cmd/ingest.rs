@@ -232,8 +232,8 @@ pub fn run(
         }
         ReportFormat::Table => print_table(&reports, &failures, &tally, args.show_errors),
     }
-    for line in &stored {
-        eprintln!("stored {line} in {}", data_dir.display());
+    if !stored.is_empty() {
+        eprintln!("store: {}", data_dir.display());
     }
     let failed = !failures.is_empty() || (args.strict && rejected > 0);
     Ok(if failed {
@@ -308,7 +308,8 @@ pub(crate) struct Outcome {
     pub reports: Vec<FileReport>,
     /// Files that could not be read, and records that could not be stored.
     pub failures: Vec<String>,
-    /// One line per stored delivery.
+    /// One line per stored delivery (each also printed to stderr as it is committed, so
+    /// an interrupted run shows what it stored).
     pub stored: Vec<String>,
 }
 
@@ -367,6 +368,7 @@ pub(crate) fn ingest_files(
                 if m.recommendation_events > 0 {
                     line += &format!(", {} recommendation changes", m.recommendation_events);
                 }
+                eprintln!("stored {line}");
                 out.stored.push(line);
             }
         }
@@ -397,6 +399,7 @@ pub(crate) fn ingest_files(
             if events > 0 {
                 line += &format!(", {events} recommendation changes");
             }
+            eprintln!("stored {line}");
             out.stored.push(line);
         }
     }

@@ -175,9 +175,6 @@ pub(crate) fn watch(
             for f in &outcome.failures {
                 eprintln!("FAILED {f}");
             }
-            for line in &outcome.stored {
-                eprintln!("stored {line}");
-            }
             for f in &files {
                 if let Some(s) = now.get(f) {
                     delivered.insert(f.clone(), *s);
