@@ -92,6 +92,35 @@ fn once_reads_the_folder_and_exits() {
     assert_eq!(march_total(&store), Some(dec("16.00")));
 }
 
+/// As `ingest`: a file of no known format beside good ones is reported, the good ones are
+/// stored, and `--once` exits 1.
+#[test]
+fn once_with_an_unreadable_file_stores_the_rest_and_exits_1() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    std::fs::create_dir_all(input.join("cur")).expect("mkdir");
+    std::fs::create_dir_all(input.join("junk")).expect("mkdir");
+    std::fs::copy(
+        case_dir("B12").join("input/b12-cur-00001.csv"),
+        input.join("cur/b12.csv"),
+    )
+    .expect("copy");
+    std::fs::write(input.join("junk/notes.csv"), "hello,world\n1,2\n").expect("write");
+    let store = work.path().join("store");
+    let out = bin()
+        .arg("--data-dir")
+        .arg(&store)
+        .args(["run", "--once", "--poll-seconds", "0", "--input"])
+        .arg(&input)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("FAILED") && err.contains("notes.csv"), "{err}");
+    assert!(!err.contains("watching"), "{err}");
+    assert_eq!(march_total(&store), Some(dec("0.50")));
+}
+
 #[test]
 fn watching_picks_up_new_and_rewritten_files_and_keeps_one_writer() {
     let work = tempfile::tempdir().expect("tempdir");

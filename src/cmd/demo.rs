@@ -34,7 +34,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "2024-03-01", value_name = "DATE")]
     start: NaiveDate,
     /// Timely worker threads for the pipeline.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(value_parser = super::at_least_one, long, default_value_t = 1, value_name = "N")]
     workers: usize,
     /// Generate, ingest, print the instructions, and exit instead of serving.
     #[arg(long)]

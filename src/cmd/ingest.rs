@@ -48,7 +48,7 @@ pub struct IngestArgs {
     #[arg(long)]
     dry_run: bool,
     /// Timely worker threads for the pipeline.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(value_parser = super::at_least_one, long, default_value_t = 1, value_name = "N")]
     workers: usize,
     /// Rejected rows to print per file in the table report.
     #[arg(long, default_value_t = 20, value_name = "N")]

@@ -38,7 +38,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2, value_name = "S")]
     poll_seconds: u64,
     /// Timely worker threads for the pipeline.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(value_parser = super::at_least_one, long, default_value_t = 1, value_name = "N")]
     workers: usize,
     /// Billing currency of files with no currency column.
     #[arg(long, value_name = "CODE")]
@@ -90,14 +90,22 @@ pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::proce
         default_currency: args.currency.map(|c| c.trim().to_ascii_uppercase()),
         ..Options::default()
     };
-    eprintln!(
-        "watching {} (every {} s); store in {}",
-        args.input.display(),
-        args.poll_seconds,
-        data_dir.display()
-    );
+    if args.once {
+        eprintln!(
+            "reading {} once it has settled; store in {}",
+            args.input.display(),
+            data_dir.display()
+        );
+    } else {
+        eprintln!(
+            "watching {} (every {} s); store in {}",
+            args.input.display(),
+            args.poll_seconds,
+            data_dir.display()
+        );
+    }
     let mut seen = Seen::default();
-    watch(
+    let failures = watch(
         &mut engine,
         &args.input,
         &opts,
@@ -107,7 +115,12 @@ pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::proce
         &mut live,
     )?;
     engine.close()?;
-    Ok(std::process::ExitCode::SUCCESS)
+    // As `ingest`: a file that could not be read is exit status 1 (the rest is stored).
+    Ok(if failures > 0 {
+        std::process::ExitCode::from(1)
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
 }
 
 /// What the watcher has seen of the input folder, kept across calls of `watch`.
@@ -117,10 +130,12 @@ pub(crate) struct Seen {
     previous: BTreeMap<PathBuf, Stamp>,
     /// What each file looked like when it was last delivered.
     delivered: BTreeMap<PathBuf, Stamp>,
+    /// Paths already reported as unreadable (each is reported once).
+    unreadable: BTreeSet<String>,
 }
 
 /// Reads what is in `input` once it has settled, then (unless `once`) keeps reading new
-/// and rewritten files.
+/// and rewritten files. Returns how many files could not be read (or stored in part).
 pub(crate) fn watch(
     engine: &mut Engine,
     input: &Path,
@@ -129,13 +144,21 @@ pub(crate) fn watch(
     poll_seconds: u64,
     once: bool,
     live: &mut Live,
-) -> Result<()> {
+) -> Result<usize> {
     let Seen {
         previous,
         delivered,
+        unreadable,
     } = seen;
+    let mut failures = 0;
     loop {
         let expanded = expand_paths(&[input.to_path_buf()])?;
+        for f in &expanded.unreadable {
+            if unreadable.insert(f.clone()) {
+                eprintln!("FAILED {f}");
+                failures += 1;
+            }
+        }
         let now: BTreeMap<PathBuf, Stamp> = expanded
             .files
             .iter()
@@ -175,6 +198,7 @@ pub(crate) fn watch(
             for f in &outcome.failures {
                 eprintln!("FAILED {f}");
             }
+            failures += outcome.failures.len();
             for f in &files {
                 if let Some(s) = now.get(f) {
                     delivered.insert(f.clone(), *s);
@@ -183,7 +207,7 @@ pub(crate) fn watch(
         }
         *previous = now;
         if once && dirty.is_empty() && !settling {
-            return Ok(());
+            return Ok(failures);
         }
         // Wait in short steps, serving metric pushes meanwhile, so a stop request is seen
         // within a tenth of a second.
@@ -191,7 +215,7 @@ pub(crate) fn watch(
         while Instant::now() < wake {
             if live.stopped() {
                 eprintln!("stopping: the store is closed cleanly");
-                return Ok(());
+                return Ok(failures);
             }
             live.serve(
                 engine,
@@ -200,7 +224,7 @@ pub(crate) fn watch(
         }
         if live.stopped() {
             eprintln!("stopping: the store is closed cleanly");
-            return Ok(());
+            return Ok(failures);
         }
     }
 }

@@ -24,7 +24,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Worker threads of the async runtime (store reads run on a separate blocking pool).
-    #[arg(long, value_name = "N", default_value_t = 2)]
+    #[arg(value_parser = super::at_least_one, long, value_name = "N", default_value_t = 2)]
     workers: usize,
 }
 
