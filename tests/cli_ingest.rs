@@ -178,3 +178,73 @@ fn the_newest_of_two_deliveries_in_one_run_wins() {
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(dec(v["total_cost"].as_str().expect("total")), dec("1.50"));
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+fn march_total(data_dir: &std::path::Path) -> Decimal {
+    let out = burnrate_ok(
+        data_dir,
+        &[
+            "summary",
+            "--scope",
+            "all",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-31",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).expect("summary json");
+    dec(v["total_cost"].as_str().expect("one currency"))
+}
+
+/// A restated CUR file that breaks off half-way (a download cut short) must not replace
+/// the period with what was read before the break: the file fails, naming the row, and
+/// the period keeps its previous delivery.
+#[test]
+fn a_restated_file_that_breaks_off_is_not_delivered_in_part() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let cur =
+        std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    let (_, rows) = cur.split_once('\n').expect("header");
+    let first_row = rows.lines().next().expect("a row");
+    std::fs::create_dir_all(work.path().join("full")).expect("mkdir");
+    std::fs::write(work.path().join("full/cur.csv.gz"), gzip(cur.as_bytes())).expect("write");
+    let store = work.path().join("store");
+    burnrate_ok(
+        &store,
+        &["ingest", &work.path().join("full").display().to_string()],
+    );
+    // B12 nets to 0.50 (its expected.json).
+    assert_eq!(march_total(&store), dec("0.50"));
+
+    // The restatement: the same rows, then 2,000 more 2.40 usage rows in a second gzip
+    // member that is cut in half. What precedes the cut is read (records are emitted)
+    // before the decompressor fails.
+    let more: String = (0..2000)
+        .map(|i| first_row.replacen("b12ddd", &format!("m{i:05}"), 1) + "\n")
+        .collect();
+    let mut broken = gzip(cur.as_bytes());
+    let second = gzip(more.as_bytes());
+    broken.extend_from_slice(&second[..second.len() / 2]);
+    std::fs::create_dir_all(work.path().join("restated")).expect("mkdir");
+    std::fs::write(work.path().join("restated/cur.csv.gz"), broken).expect("write");
+    let out = common::burnrate(
+        &store,
+        &[
+            "ingest",
+            &work.path().join("restated").display().to_string(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("breaks off at row"), "{stdout}");
+    assert!(stdout.contains("left out"), "{stdout}");
+    assert_eq!(march_total(&store), dec("0.50"));
+}

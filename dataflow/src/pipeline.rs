@@ -81,6 +81,26 @@ impl Preparer {
         self.records
     }
 
+    /// Adds everything `other` holds (a file's records, read apart so that a file that
+    /// fails half-way can be left out whole).
+    pub fn absorb(&mut self, other: Preparer) {
+        use differential_dataflow::difference::Semigroup;
+        for (scope, keys) in other.sums {
+            let sums = self.sums.entry(scope).or_default();
+            for (key, amounts) in keys {
+                sums.entry(key).or_default().plus_equals(&amounts);
+            }
+        }
+        self.rejected.extend(other.rejected);
+        self.records += other.records;
+    }
+
+    /// Whether any record added restates a whole period (its delivery replaces the
+    /// period's previous one, rather than adding to it).
+    pub fn restates(&self) -> bool {
+        self.sums.keys().any(|s| s.additive_source.is_none())
+    }
+
     pub fn finish(self) -> Prepared {
         use differential_dataflow::difference::IsZero;
         let mut parts: Vec<Part> = self

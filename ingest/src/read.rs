@@ -352,17 +352,21 @@ fn run_format_table(
         normalizer.as_mut(),
         ctx,
         &mut Out::new(emit, &mut report),
-    );
+    )
+    .map_err(|reason| unreadable(&ctx.path, reason))?;
     Ok(report)
 }
 
-/// Feeds every row of `table` through `normalizer`, recording rejections.
+/// Feeds every row of `table` through `normalizer`, recording rejections. A file that
+/// cannot be read to its end (cut short, a broken compressed stream, an I/O error) is an
+/// error naming the row where it broke, not a bad row: what was read before is not the
+/// file, and the caller must not deliver it as if it were.
 pub fn run_table(
     table: &mut dyn Table,
     normalizer: &mut dyn Normalizer,
     ctx: &FileCtx,
     out: &mut Out<'_>,
-) {
+) -> Result<(), String> {
     let header = table.header().clone();
     let mut buf = StringRecord::new();
     let mut number = 0u64;
@@ -403,6 +407,12 @@ pub fn run_table(
                     out.reject(e);
                 }
             }
+            Err(e) if e.fatal => {
+                return Err(format!(
+                    "the file breaks off at row {number}: {}; none of it is read",
+                    e.reason
+                ));
+            }
             Err(e) => {
                 out.report.rows_read += 1;
                 out.reject(RowError {
@@ -411,13 +421,11 @@ pub fn run_table(
                     column: None,
                     reason: e.reason,
                 });
-                if e.fatal {
-                    break;
-                }
             }
         }
     }
     normalizer.finish(out);
+    Ok(())
 }
 
 /// The files to read, and notes on what was left out and why.

@@ -72,8 +72,19 @@ pub(crate) struct Tally {
     samples: Vec<MetricSample>,
     writer: Option<Box<dyn Write>>,
     write_error: Option<std::io::Error>,
-    /// The delivery being read (one per folder of files).
+    /// The delivery being read (one per folder of files): the files read whole so far.
     preparer: Preparer,
+    /// The file being read, kept apart until it is read to its end.
+    file: Preparer,
+    /// `totals` and `metrics` before the file being read, to go back to if it fails.
+    before_file: (Vec<(Provider, String, i128, i128)>, u64),
+}
+
+/// What a file that failed had given before it failed (now left out).
+struct LeftOut {
+    records: u64,
+    /// Some of it restated a whole period.
+    restates: bool,
 }
 
 impl Tally {
@@ -96,6 +107,31 @@ impl Tally {
             writer,
             write_error: None,
             preparer: Preparer::default(),
+            file: Preparer::default(),
+            before_file: (Vec::new(), 0),
+        }
+    }
+
+    /// Starts reading a file: what it gives is kept apart until `keep_file` or `drop_file`.
+    fn start_file(&mut self) {
+        self.file = Preparer::default();
+        self.before_file = (self.totals.clone(), self.metrics);
+    }
+
+    /// The file was read to its end: its records join the folder's delivery.
+    fn keep_file(&mut self) {
+        self.preparer.absorb(std::mem::take(&mut self.file));
+    }
+
+    /// The file failed: everything it gave is left out (the records written with
+    /// `--records` excepted), as if it had not been read.
+    fn drop_file(&mut self) -> LeftOut {
+        let file = std::mem::take(&mut self.file);
+        (self.totals, self.metrics) = std::mem::take(&mut self.before_file);
+        self.samples.clear();
+        LeftOut {
+            records: file.records(),
+            restates: file.restates(),
         }
     }
 
@@ -136,7 +172,7 @@ impl Emit for Tally {
         let t = &mut self.totals[i];
         t.2 += b.unwrap_or_default();
         t.3 += e.unwrap_or_default();
-        self.preparer.add(&record);
+        self.file.add(&record);
         self.write(&record);
     }
 
@@ -328,13 +364,27 @@ pub(crate) fn ingest_files(
     };
     for (folder, files) in by_folder(files) {
         let mut read = Vec::new();
+        // A file of this folder that failed after giving records of a restated period.
+        let mut broken = None;
         for file in files {
+            tally.start_file();
             match ingest_path(file, opts, tally) {
                 Ok(report) => {
+                    tally.keep_file();
                     read.push(report.file.clone());
                     out.reports.push(report);
                 }
-                Err(e) => out.failures.push(e.to_string()),
+                Err(e) => {
+                    let left = tally.drop_file();
+                    let mut line = e.to_string();
+                    if left.records > 0 {
+                        line += &format!(" ({} records read before it are left out)", left.records);
+                    }
+                    if left.restates {
+                        broken = Some(file.display().to_string());
+                    }
+                    out.failures.push(line);
+                }
             }
             let samples = std::mem::take(&mut tally.samples);
             if let Some(engine) = engine.as_deref_mut()
@@ -373,6 +423,19 @@ pub(crate) fn ingest_files(
             }
         }
         let preparer = std::mem::take(&mut tally.preparer);
+        if let Some(file) = broken
+            && preparer.records() > 0
+        {
+            // The period's delivery would lack what the broken file holds and replace the
+            // whole period with the rest: keep the previous delivery instead.
+            out.failures.push(format!(
+                "the delivery from {} is not stored: {file} could not be read to its end, \
+                 and a delivery replaces its whole billing period; the period keeps what was \
+                 stored before (fix or remove the file and read the folder again)",
+                folder.display()
+            ));
+            continue;
+        }
         let (records, prepared) = (preparer.records(), preparer.finish());
         for (row, reason) in &prepared.rejected {
             out.failures.push(format!("{row}: not stored: {reason}"));

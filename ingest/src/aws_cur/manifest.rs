@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{IngestError, RowError};
+use crate::error::IngestError;
 use crate::read::{FileCtx, Options, ingest_path};
 use crate::report::{Emit, FileReport};
 
@@ -122,16 +122,17 @@ pub fn read_manifest(
             ),
         });
     }
+    // A listed file that cannot be read fails the whole assembly, for the same reason; the
+    // caller leaves out what the files before it gave.
     for (key, path) in paths {
-        match ingest_path(&path, &sub, emit) {
-            Ok(file_report) => report.absorb(file_report),
-            Err(e) => report.reject(RowError {
-                file: ctx.file.clone(),
-                row: 0,
-                column: Some("reportKeys".into()),
-                reason: format!("listed report file {key}: {e}"),
-            }),
-        }
+        let file_report = ingest_path(&path, &sub, emit).map_err(|e| IngestError::Unreadable {
+            path: ctx.path.clone(),
+            reason: format!(
+                "AWS CUR manifest of assembly {}: listed report file {key}: {e}",
+                manifest.assembly_id
+            ),
+        })?;
+        report.absorb(file_report);
     }
     Ok(report)
 }

@@ -42,7 +42,8 @@ fn read(lines: &[&str]) -> (Vec<CostRecord>, FileReport) {
         norm.as_mut(),
         &ctx,
         &mut Out::new(&mut sink, &mut report),
-    );
+    )
+    .expect("read to the end");
     (sink.costs, report)
 }
 
@@ -320,7 +321,8 @@ lineItem/ProductCode,lineItem/UnblendedCost,bill/PayerAccountId";
                     norm.as_mut(),
                     &ctx,
                     &mut Out::new(&mut sink, &mut report),
-                );
+                )
+                .expect("read to the end");
                 assert_eq!(report.rejected_count, 0, "{:?}", report.rejected);
                 assert_eq!(sink.costs.len(), 1);
                 assert_eq!(Some(sink.costs[0].billing_currency.as_str()), want);

@@ -245,7 +245,8 @@ mod tests {
             n.as_mut(),
             &ctx,
             &mut Out::new(&mut got, &mut report),
-        );
+        )
+        .expect("read to the end");
         assert_eq!(report.rejected_count, 0, "{:?}", report.rejected);
         got.costs
     }
