@@ -248,3 +248,22 @@ fn a_restated_file_that_breaks_off_is_not_delivered_in_part() {
     assert!(stdout.contains("left out"), "{stdout}");
     assert_eq!(march_total(&store), dec("0.50"));
 }
+
+/// `--currency` takes an ISO 4217 code (three letters) only: anything else is a usage
+/// error naming the flag, before a file is read.
+#[test]
+fn currency_must_be_a_three_letter_code() {
+    let input = tempfile::tempdir().expect("tempdir");
+    let dir = input.path().to_str().expect("path");
+    for bad in ["DOLLARS", "US", "U$D"] {
+        for args in [
+            vec!["ingest", "--currency", bad, dir],
+            vec!["run", "--once", "--input", dir, "--currency", bad],
+        ] {
+            let (code, _, stderr) = burnrate(&args);
+            assert_eq!(code, 2, "{args:?}: {stderr}");
+            assert!(stderr.contains("--currency"), "{args:?}: {stderr}");
+            assert!(stderr.contains("ISO 4217"), "{args:?}: {stderr}");
+        }
+    }
+}

@@ -39,7 +39,7 @@ pub struct IngestArgs {
     records: Option<PathBuf>,
     /// Billing currency (ISO code) of files that have no currency column, such as reduced
     /// Azure exports. Without it those files are refused rather than guessed.
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", value_parser = super::currency_code)]
     currency: Option<String>,
     /// Exit with status 1 when any row is rejected, not only when a file is unreadable.
     #[arg(long)]
@@ -219,7 +219,7 @@ pub fn run(
     let progress = Progress::start(total_bytes, counter.clone());
     let opts = Options {
         progress: Some(counter),
-        default_currency: args.currency.map(|c| c.trim().to_ascii_uppercase()),
+        default_currency: args.currency,
         ..Options::default()
     };
 

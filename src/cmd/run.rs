@@ -41,7 +41,7 @@ pub struct RunArgs {
     #[arg(value_parser = super::at_least_one, long, default_value_t = 1, value_name = "N")]
     workers: usize,
     /// Billing currency of files with no currency column.
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", value_parser = super::currency_code)]
     currency: Option<String>,
     /// Read what is there, wait for it to settle, and exit instead of watching (and
     /// serving).
@@ -87,7 +87,7 @@ pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::proce
         );
     }
     let opts = Options {
-        default_currency: args.currency.map(|c| c.trim().to_ascii_uppercase()),
+        default_currency: args.currency,
         ..Options::default()
     };
     if args.once {
