@@ -182,7 +182,11 @@ pub(crate) fn watch(
                 .cloned()
                 .collect();
             let mut tally = Tally::new(None);
-            let outcome = ingest_files(Some(&mut *engine), &files, opts, &mut tally)?;
+            // A stop request is heeded between folders too: a first pass over a big input
+            // is many deliveries.
+            let outcome = ingest_files(Some(&mut *engine), &files, opts, &mut tally, &|| {
+                live.stopped()
+            })?;
             // One line per round, and a line per file only when something was rejected.
             let rows: u64 = outcome.reports.iter().map(|r| r.rows_read).sum();
             eprintln!("read {} file(s), {rows} rows", outcome.reports.len());
@@ -199,6 +203,11 @@ pub(crate) fn watch(
                 eprintln!("FAILED {f}");
             }
             failures += outcome.failures.len();
+            if outcome.stopped {
+                // What was stored stays; the folders not read are read at the next start.
+                eprintln!("stopping: the store is closed cleanly");
+                return Ok(failures);
+            }
             for f in &files {
                 if let Some(s) = now.get(f) {
                     delivered.insert(f.clone(), *s);
