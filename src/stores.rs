@@ -27,6 +27,20 @@ impl EmbeddedReader {
         let store = EmbeddedStore::open_read_only(data_dir)?;
         Ok(EmbeddedReader(Arc::new(store)))
     }
+
+    /// The first and last UTC day holding a cost row, or `None` when the store holds none.
+    /// Reads every key (no totals), so it is for hints, not for each request.
+    pub fn day_span(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
+        let mut span: Option<(NaiveDate, NaiveDate)> = None;
+        self.0.daily_cost(|k| {
+            span = Some(match span {
+                None => (k.day, k.day),
+                Some((first, last)) => (first.min(k.day), last.max(k.day)),
+            });
+            false
+        })?;
+        Ok(span)
+    }
 }
 
 fn failure(e: burnrate_sink::StoreError) -> StoreFailure {

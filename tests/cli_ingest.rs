@@ -248,3 +248,52 @@ fn a_restated_file_that_breaks_off_is_not_delivered_in_part() {
     assert!(stdout.contains("left out"), "{stdout}");
     assert_eq!(march_total(&store), dec("0.50"));
 }
+
+/// `--currency` takes an ISO 4217 code (three letters) only: anything else is a usage
+/// error naming the flag, before a file is read.
+#[test]
+fn currency_must_be_a_three_letter_code() {
+    let input = tempfile::tempdir().expect("tempdir");
+    let dir = input.path().to_str().expect("path");
+    for bad in ["DOLLARS", "US", "U$D"] {
+        for args in [
+            vec!["ingest", "--currency", bad, dir],
+            vec!["run", "--once", "--input", dir, "--currency", bad],
+        ] {
+            let (code, _, stderr) = burnrate(&args);
+            assert_eq!(code, 2, "{args:?}: {stderr}");
+            assert!(stderr.contains("--currency"), "{args:?}: {stderr}");
+            assert!(stderr.contains("ISO 4217"), "{args:?}: {stderr}");
+        }
+    }
+}
+
+/// An Azure export without a currency column is refused with the way out (`--currency
+/// CODE`); with the flag, in any case, its rows carry that code in capitals.
+#[test]
+fn an_azure_export_without_currency_names_the_flag() {
+    let input = tempfile::tempdir().expect("tempdir");
+    let file = input.path().join("reduced.csv");
+    std::fs::write(
+        &file,
+        "SubscriptionId,Date,MeterCategory,CostInBillingCurrency\n\
+         sub-1,2024-03-05,Virtual Machines,1.25\n\
+         sub-1,2024-03-06,Virtual Machines,2.50\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("path");
+    let (code, stdout, stderr) = burnrate(&["ingest", path]);
+    assert_eq!(code, 1, "{stderr}");
+    // The report (stdout) names the failed file and why.
+    assert!(stdout.contains("billing currency"), "{stdout}");
+    assert!(stdout.contains("pass --currency CODE"), "{stdout}");
+
+    let (code, stdout, stderr) =
+        burnrate(&["ingest", "--report", "json", "--currency", "eur", path]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).expect("json report");
+    let totals = doc["totals"].as_array().expect("totals");
+    assert_eq!(totals.len(), 1, "{doc}");
+    assert_eq!(totals[0]["currency"], "EUR");
+    assert_eq!(jdec(&totals[0], "billed_cost"), dec("3.75"));
+}

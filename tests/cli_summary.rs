@@ -161,3 +161,106 @@ fn demo_again_with_other_days_is_refused_and_a_busy_port_stops_it_first() {
         "generated before failing"
     );
 }
+
+/// Runs `burnrate summary` with `args`; returns (stdout as JSON, stderr).
+fn summary_with_stderr(data_dir: &Path, args: &[&str]) -> (Value, String) {
+    let mut all = vec!["summary"];
+    all.extend_from_slice(args);
+    let out = common::burnrate(data_dir, &all);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "summary {args:?}: {err}");
+    let json = serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("summary json");
+    (json, err)
+}
+
+/// A summary with nothing in its window keeps the endpoint's (empty) document on stdout,
+/// and says on stderr which UTC days the store does hold, or that it holds none.
+#[test]
+fn an_empty_summary_names_the_days_the_store_holds() {
+    let work = tempfile::tempdir().expect("tempdir");
+
+    // A store with no cost rows at all.
+    let empty = work.path().join("empty");
+    drop(burnrate_sink::EmbeddedStore::open(&empty).expect("create store"));
+    let (json, err) = summary_with_stderr(&empty, &["--from", "2024-01-01", "--to", "2024-01-31"]);
+    assert_eq!(json["total_cost"], "0", "{json}");
+    assert!(err.contains("holds no cost rows"), "{err}");
+
+    // One GCP export; its first and last UTC day worked out from the raw rows (an hour
+    // ending at midnight belongs to the day before).
+    let file = common::data(
+        "gcp/rows/koku__202011_30c31bca571d9b7f3b2c8459dd8bc34a_2020-11-08_2020-11-11.csv",
+    );
+    let stamp =
+        |s: &str| chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%:z").expect("timestamp");
+    let rows = common::csv_rows(&file);
+    let first = rows
+        .iter()
+        .map(|r| stamp(&r["usage_start_time"]).date_naive())
+        .min()
+        .expect("rows");
+    let last = rows
+        .iter()
+        .map(|r| (stamp(&r["usage_end_time"]) - chrono::Duration::seconds(1)).date_naive())
+        .max()
+        .expect("rows");
+    let store = work.path().join("store");
+    common::burnrate_ok(&store, &["ingest", file.to_str().expect("path")]);
+
+    // A window before the data: the same empty document as the endpoint, and the hint.
+    let (json, err) = summary_with_stderr(
+        &store,
+        &[
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-31",
+            "--scope",
+            "all",
+        ],
+    );
+    assert_eq!(json["total_cost"], "0", "{json}");
+    assert_eq!(
+        json["breakdown_by_provider"],
+        serde_json::json!([]),
+        "{json}"
+    );
+    assert!(
+        err.contains(&format!("UTC days {first} to {last}")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("--from {first} --to {last}")),
+        "{err}"
+    );
+
+    // The right days but no AI workload in them: the hint points at the filters.
+    let (_, err) = summary_with_stderr(
+        &store,
+        &["--from", &first.to_string(), "--to", &last.to_string()],
+    );
+    assert!(err.contains("--scope"), "{err}");
+    assert!(
+        err.contains(&format!("UTC days {first} to {last}")),
+        "{err}"
+    );
+
+    // A summary with rows prints no hint.
+    let (json, err) = summary_with_stderr(
+        &store,
+        &[
+            "--from",
+            &first.to_string(),
+            "--to",
+            &last.to_string(),
+            "--scope",
+            "all",
+        ],
+    );
+    assert_ne!(
+        json["breakdown_by_provider"],
+        serde_json::json!([]),
+        "{json}"
+    );
+    assert!(!err.contains("hint"), "{err}");
+}

@@ -101,7 +101,7 @@ fn what_the_lifecycle_stores_is_served_and_verdicts_survive_a_recompute() {
         .map(|r| r["resource_id"].as_str().expect("resource"))
         .collect();
     assert_eq!(ids, ["ep-b", "ep-a"], "largest savings first");
-    assert_eq!(list["total_monthly_savings_by_currency"]["USD"], "420");
+    assert_eq!(list["total_monthly_savings_by_currency"]["USD"], "420.00");
 
     let reject = format!("/api/v1/recommendations/{}/reject", a.id());
     assert_eq!(http(addr, "POST", &reject, "").0, 400);
@@ -125,7 +125,7 @@ fn what_the_lifecycle_stores_is_served_and_verdicts_survive_a_recompute() {
         "",
     );
     assert_eq!(status, 200, "{rec}");
-    assert_eq!(rec["estimated_monthly_savings"], "150");
+    assert_eq!(rec["estimated_monthly_savings"], "150.00");
     assert_eq!(rec["status"], "rejected");
     assert_eq!(rec["status_reason"], "batch job");
     let history: Vec<&str> = rec["history"]

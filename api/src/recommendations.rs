@@ -175,7 +175,7 @@ pub fn select(all: Vec<Recommendation>, q: &RecommendationQuery) -> Recommendati
         recommendations,
         total_monthly_savings_by_currency: totals
             .into_iter()
-            .map(|(c, t)| (c, t.normalize()))
+            .map(|(c, t)| (c, burnrate_schemas::two_places(t)))
             .collect(),
     }
 }

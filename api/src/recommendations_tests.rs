@@ -175,17 +175,17 @@ async fn the_default_list_is_active_by_savings_with_totals_per_currency() {
     // USD 400 + 50; EUR 200.
     assert_eq!(
         doc["total_monthly_savings_by_currency"],
-        json!({"USD": "450", "EUR": "200"})
+        json!({"USD": "450.00", "EUR": "200.00"})
     );
     assert_eq!(doc["recommendations"][0]["id"], id_of("r1"));
     assert_eq!(doc["recommendations"][0]["type"], "rightsize");
-    assert_eq!(doc["recommendations"][0]["savings_percent"], "40");
+    assert_eq!(doc["recommendations"][0]["savings_percent"], "40.00");
 
     let r = get_with(&state(), "/api/v1/recommendations?state=all").await;
     assert_eq!(listed(&r), ["r1", "r3", "r5", "r4", "r2"]);
     assert_eq!(
         r.json()["total_monthly_savings_by_currency"],
-        json!({"USD": "450", "EUR": "620"})
+        json!({"USD": "450.00", "EUR": "620.00"})
     );
 }
 
@@ -250,7 +250,7 @@ async fn one_recommendation_by_id_and_unknown_ids_are_404() {
     let doc = r.json();
     assert_eq!(doc["resource_id"], "r3");
     assert_eq!(doc["state"], "withdrawn");
-    assert_eq!(doc["estimated_monthly_savings"], "300");
+    assert_eq!(doc["estimated_monthly_savings"], "300.00");
     let p = problem(
         &get_with(&st, "/api/v1/recommendations/rec_nope").await,
         404,

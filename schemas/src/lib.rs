@@ -35,6 +35,6 @@ pub use metric::{
 };
 pub use recommendation::{
     Action, Commitment, DeadLetter, Effort, Event, EventKind, Finding, HistoryEntry, HourWindow,
-    Priority, Recommendation, RecommendationType, State, Status, recommendation_id,
+    Priority, Recommendation, RecommendationType, State, Status, recommendation_id, two_places,
 };
 pub use rollup::{DailyCostKey, DailyCostRow, Totals};

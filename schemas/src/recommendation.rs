@@ -156,8 +156,10 @@ pub struct Finding {
     pub description: String,
     pub currency: String,
     /// The resource's cost per month at its recent daily rate.
+    #[serde(serialize_with = "two_places_ser")]
     pub current_monthly_cost: Decimal,
     /// Never more than `current_monthly_cost`, never negative.
+    #[serde(serialize_with = "two_places_ser")]
     pub estimated_monthly_savings: Decimal,
     /// In `[0, 1]`; lowered by missing minutes.
     pub confidence: Decimal,
@@ -204,6 +206,22 @@ impl Finding {
         (self.estimated_monthly_savings * Decimal::ONE_HUNDRED / self.current_monthly_cost)
             .round_dp(2)
     }
+}
+
+/// `d` written with two decimal places at least (`2482.0` as `2482.00`, `75` as `75.00`):
+/// how recommendations show money and percentages. Only the scale grows, so the value is
+/// the same exact decimal; a value with more places (none is computed so) keeps them
+/// rather than being rounded.
+pub fn two_places(d: Decimal) -> Decimal {
+    let mut d = d;
+    if d.scale() < 2 {
+        d.rescale(2);
+    }
+    d
+}
+
+fn two_places_ser<S: serde::Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    Serialize::serialize(&two_places(*d), s)
 }
 
 /// A stable id for (provider, resource, type): `rec_` and 16 hex digits of FNV-1a 64 over
@@ -289,6 +307,7 @@ pub struct Recommendation {
     pub id: String,
     #[serde(flatten)]
     pub finding: Finding,
+    #[serde(serialize_with = "two_places_ser")]
     pub savings_percent: Decimal,
     pub status: Status,
     /// Why it was rejected (or dismissed), when a reason was given.
@@ -424,6 +443,43 @@ mod tests {
         let mut h = f.clone();
         h.priority = Priority::High;
         assert!(f.materially_differs(&h));
+    }
+
+    #[test]
+    fn money_and_percentages_show_two_places_and_keep_their_value() {
+        let f = Finding {
+            provider: Provider::Aws,
+            resource_id: "ep".into(),
+            kind: RecommendationType::Rightsize,
+            title: "t".into(),
+            description: "d".into(),
+            currency: "USD".into(),
+            // 2482.0 and 1241: the shapes the rules' rounding leaves.
+            current_monthly_cost: Decimal::new(24820, 1),
+            estimated_monthly_savings: Decimal::from(1241),
+            confidence: Decimal::ONE,
+            priority: Priority::Medium,
+            effort: Effort::Low,
+            action: Action::Decommission,
+            supporting_data: BTreeMap::new(),
+        };
+        // 1241 / 2482 = 50%.
+        assert_eq!(f.savings_percent(), Decimal::from(50));
+        let doc = serde_json::to_value(&f).expect("json");
+        assert_eq!(doc["current_monthly_cost"], "2482.00");
+        assert_eq!(doc["estimated_monthly_savings"], "1241.00");
+        let back: Finding = serde_json::from_value(doc).expect("back");
+        assert_eq!(back, f);
+        assert!(!back.materially_differs(&f));
+        // 2/3 of the cost: 66.666... rounded to 66.67; 75 as 75.00.
+        let mut g = f.clone();
+        g.current_monthly_cost = Decimal::from(3);
+        g.estimated_monthly_savings = Decimal::from(2);
+        assert_eq!(g.savings_percent().to_string(), "66.67");
+        assert_eq!(two_places(Decimal::from(75)).to_string(), "75.00");
+        assert_eq!(two_places(Decimal::new(500, 1)).to_string(), "50.00");
+        // Never rounds: more places are kept.
+        assert_eq!(two_places(Decimal::new(12345, 4)).to_string(), "1.2345");
     }
 
     #[test]

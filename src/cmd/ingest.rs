@@ -39,7 +39,7 @@ pub struct IngestArgs {
     records: Option<PathBuf>,
     /// Billing currency (ISO code) of files that have no currency column, such as reduced
     /// Azure exports. Without it those files are refused rather than guessed.
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", value_parser = super::currency_code)]
     currency: Option<String>,
     /// Exit with status 1 when any row is rejected, not only when a file is unreadable.
     #[arg(long)]
@@ -219,7 +219,7 @@ pub fn run(
     let progress = Progress::start(total_bytes, counter.clone());
     let opts = Options {
         progress: Some(counter),
-        default_currency: args.currency.map(|c| c.trim().to_ascii_uppercase()),
+        default_currency: args.currency,
         ..Options::default()
     };
 
@@ -227,7 +227,10 @@ pub fn run(
         reports,
         mut failures,
         stored,
-    } = ingest_files(engine.as_mut(), &expanded.files, &opts, &mut tally)?;
+        ..
+    } = ingest_files(engine.as_mut(), &expanded.files, &opts, &mut tally, &|| {
+        false
+    })?;
     failures.extend(expanded.unreadable.iter().cloned());
     progress.finish();
     if let Some(engine) = engine.take() {
@@ -347,22 +350,32 @@ pub(crate) struct Outcome {
     /// One line per stored delivery (each also printed to stderr as it is committed, so
     /// an interrupted run shows what it stored).
     pub stored: Vec<String>,
+    /// Whether it stopped early, at a stop request, leaving later folders unread.
+    pub stopped: bool,
 }
 
 /// Reads `files` and, with an engine, stores each folder of them as one delivery (the
 /// parts of a CUR assembly or of an Azure export run are logged and take effect together).
+/// `stop` is asked before each folder: once it says yes, the folders not begun are left
+/// unread (each folder is delivered whole or not at all).
 pub(crate) fn ingest_files(
     mut engine: Option<&mut Engine>,
     files: &[PathBuf],
     opts: &Options,
     tally: &mut Tally,
+    stop: &dyn Fn() -> bool,
 ) -> Result<Outcome> {
     let mut out = Outcome {
         reports: Vec::new(),
         failures: Vec::new(),
         stored: Vec::new(),
+        stopped: false,
     };
     for (folder, files) in by_folder(files) {
+        if stop() {
+            out.stopped = true;
+            break;
+        }
         let mut read = Vec::new();
         // A file of this folder that failed after giving records of a restated period.
         let mut broken = None;
@@ -548,5 +561,64 @@ impl Progress {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    /// A stop request between folders leaves the later folders unread, and what was
+    /// delivered before it stays stored once the store is closed.
+    #[test]
+    fn a_stop_request_is_heeded_between_folders() {
+        let work = tempfile::tempdir().expect("tempdir");
+        let input = work.path().join("in");
+        let mut files = Vec::new();
+        // Three folders (three deliveries), one Azure row each, on days 5, 6 and 7.
+        for (i, day) in ["05", "06", "07"].iter().enumerate() {
+            let dir = input.join(format!("run{i}"));
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            let file = dir.join("cost.csv");
+            std::fs::write(
+                &file,
+                format!(
+                    "SubscriptionId,Date,MeterCategory,CostInBillingCurrency,BillingCurrency\n\
+                     sub-1,2024-03-{day},Virtual Machines,1.25,USD\n"
+                ),
+            )
+            .expect("write");
+            files.push(file);
+        }
+        let data_dir = work.path().join("store");
+        let mut engine = Engine::start(&data_dir, 1).expect("engine");
+        // Asked before each folder: "no" before the first, "yes" before the second.
+        let asked = Cell::new(0);
+        let stop = || {
+            asked.set(asked.get() + 1);
+            asked.get() > 1
+        };
+        let mut tally = Tally::new(None);
+        let out = ingest_files(
+            Some(&mut engine),
+            &files,
+            &Options::default(),
+            &mut tally,
+            &stop,
+        )
+        .expect("ingest");
+        engine.close().expect("close");
+        assert!(out.stopped);
+        assert_eq!(asked.get(), 2);
+        assert_eq!(out.reports.len(), 1);
+        assert_eq!(out.stored.len(), 1, "{:?}", out.stored);
+
+        let store = burnrate_sink::EmbeddedStore::open_read_only(&data_dir).expect("store");
+        let rows = store.daily_cost(|_| true).expect("rows");
+        let days: Vec<String> = rows.iter().map(|r| r.key.day.to_string()).collect();
+        assert_eq!(days, ["2024-03-05"]);
+        assert_eq!(rows[0].totals.billed_cost, Decimal::new(125, 2));
     }
 }

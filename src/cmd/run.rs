@@ -41,7 +41,7 @@ pub struct RunArgs {
     #[arg(value_parser = super::at_least_one, long, default_value_t = 1, value_name = "N")]
     workers: usize,
     /// Billing currency of files with no currency column.
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", value_parser = super::currency_code)]
     currency: Option<String>,
     /// Read what is there, wait for it to settle, and exit instead of watching (and
     /// serving).
@@ -87,7 +87,7 @@ pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::proce
         );
     }
     let opts = Options {
-        default_currency: args.currency.map(|c| c.trim().to_ascii_uppercase()),
+        default_currency: args.currency,
         ..Options::default()
     };
     if args.once {
@@ -182,7 +182,11 @@ pub(crate) fn watch(
                 .cloned()
                 .collect();
             let mut tally = Tally::new(None);
-            let outcome = ingest_files(Some(&mut *engine), &files, opts, &mut tally)?;
+            // A stop request is heeded between folders too: a first pass over a big input
+            // is many deliveries.
+            let outcome = ingest_files(Some(&mut *engine), &files, opts, &mut tally, &|| {
+                live.stopped()
+            })?;
             // One line per round, and a line per file only when something was rejected.
             let rows: u64 = outcome.reports.iter().map(|r| r.rows_read).sum();
             eprintln!("read {} file(s), {rows} rows", outcome.reports.len());
@@ -199,6 +203,11 @@ pub(crate) fn watch(
                 eprintln!("FAILED {f}");
             }
             failures += outcome.failures.len();
+            if outcome.stopped {
+                // What was stored stays; the folders not read are read at the next start.
+                eprintln!("stopping: the store is closed cleanly");
+                return Ok(failures);
+            }
             for f in &files {
                 if let Some(s) = now.get(f) {
                     delivered.insert(f.clone(), *s);

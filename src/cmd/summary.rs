@@ -89,6 +89,10 @@ pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode>
     };
     let store = EmbeddedReader::open_existing(data_dir)?;
     let summary = summary_from_store(&store, &query)?;
+    if summary.breakdown_by_provider.is_empty() {
+        // The document stays as the endpoint's; the hint goes to stderr.
+        eprintln!("{}", empty_hint(&query, store.day_span()?, data_dir));
+    }
     let text = match args.format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&summary)?),
         Format::Table => table(&summary),
@@ -99,6 +103,28 @@ pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode>
         _ => {}
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Why a summary is empty, and what to pass instead: the days the store holds (`span`,
+/// first and last), or that it holds none.
+fn empty_hint(q: &CostQuery, span: Option<(NaiveDate, NaiveDate)>, data_dir: &Path) -> String {
+    let (start, end) = (q.start, q.end);
+    match span {
+        None => format!(
+            "hint: the store in {} holds no cost rows yet; read your exports first \
+             (`burnrate ingest PATH` or `burnrate run --input DIR`)",
+            data_dir.display()
+        ),
+        Some((first, last)) if last < start || first > end => format!(
+            "hint: no cost rows from {start} to {end}; the store holds UTC days {first} to \
+             {last}: pass --from {first} --to {last}"
+        ),
+        Some((first, last)) => format!(
+            "hint: no cost rows from {start} to {end} match --scope/--provider/--service/\
+             --account (--scope all counts all spend); the store holds UTC days {first} to \
+             {last}: pass --from/--to to choose others"
+        ),
+    }
 }
 
 fn table(s: &Summary) -> String {

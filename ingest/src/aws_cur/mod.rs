@@ -130,7 +130,7 @@ pub fn normalizer(
         missing.push("lineItem/UsageStartDate (or identity/TimeInterval)");
     }
     if !columns.currency.present() && ctx.default_currency.is_none() {
-        missing.push("lineItem/CurrencyCode (or pass --currency)");
+        missing.push("lineItem/CurrencyCode (or pass --currency CODE)");
     }
     if !missing.is_empty() {
         return Err(IngestError::MissingColumns {

@@ -69,7 +69,10 @@ impl AzureColumns {
             missing.push("cost (CostInBillingCurrency, Cost or PreTaxCost)");
         }
         if !self.currency.present() && !default_currency {
-            missing.push("billing currency (BillingCurrency, BillingCurrencyCode or Currency)");
+            missing.push(
+                "billing currency (BillingCurrency, BillingCurrencyCode or Currency; \
+                 or pass --currency CODE)",
+            );
         }
         if !self.date.present() {
             missing.push("usage date (Date or UsageDateTime)");

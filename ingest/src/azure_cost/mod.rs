@@ -306,7 +306,8 @@ mod tests {
         let ctx = FileCtx::new(Path::new("f.csv"), Container::Plain, &Default::default());
         match normalizer(Format::AzureEa, &header, &ctx) {
             Err(IngestError::MissingColumns { missing, .. }) => {
-                assert!(missing.contains("currency"))
+                assert!(missing.contains("billing currency"), "{missing}");
+                assert!(missing.contains("pass --currency CODE"), "{missing}");
             }
             Err(e) => panic!("wrong error {e}"),
             Ok(_) => panic!("accepted a file without a currency"),
