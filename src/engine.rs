@@ -39,7 +39,7 @@ use burnrate_dataflow::recommendations::RecommendationConfig;
 use burnrate_dataflow::signals::MetricsWindow;
 use burnrate_dataflow::{Config, Input, Job, Output, Part, Prepared};
 use burnrate_schemas::{DailyCostKey, DeliveryScope, Finding, MetricSample, RowRef, Totals};
-use burnrate_sink::{DeliveryInfo, EmbeddedStore};
+use burnrate_sink::{DeliveryInfo, EmbeddedStore, Fingerprint};
 use rustc_hash::FxHashMap;
 
 mod held;
@@ -360,6 +360,18 @@ impl Engine {
         records: u64,
         prepared: Prepared,
     ) -> Result<(u64, usize)> {
+        self.deliver_with(files, records, prepared, &[])
+    }
+
+    /// [`Engine::deliver`], also storing the content fingerprint of each additive source
+    /// the delivery brings, in the same transaction (see [`Engine::additive_source_with`]).
+    pub fn deliver_with(
+        &mut self,
+        files: Vec<String>,
+        records: u64,
+        prepared: Prepared,
+        sources: &[(String, Fingerprint)],
+    ) -> Result<(u64, usize)> {
         let seq = self.next_seq;
         let mut entry = LogEntry::default();
         // The held delivery number each group of changes is fed under.
@@ -419,7 +431,10 @@ impl Engine {
             records,
             logged_at: chrono::Utc::now(),
         };
-        if let Err(e) = self.store.commit_delivery(&info, &blob, &changes) {
+        if let Err(e) = self
+            .store
+            .commit_delivery_with(&info, &blob, &changes, sources)
+        {
             // The job now holds a delivery the store does not: stop it, so nothing more is
             // acknowledged from a state that a restart would not rebuild.
             let _ = self.shutdown();
@@ -443,6 +458,13 @@ impl Engine {
             .collect::<std::collections::HashSet<_>>()
             .len();
         Ok((seq, changed_rows))
+    }
+
+    /// The additive source (a file's canonical path) whose stored content has this
+    /// fingerprint, if any: a file with the same bytes under another name is a copy, and
+    /// delivering it would count the same costs twice.
+    pub fn additive_source_with(&self, fp: &Fingerprint) -> Result<Option<String>> {
+        Ok(self.store.additive_source_with(fp)?)
     }
 
     /// How long the job itself took on the last delivery: what a restatement's difference

@@ -101,6 +101,14 @@ impl Preparer {
         self.sums.keys().any(|s| s.additive_source.is_none())
     }
 
+    /// The additive sources (files whose records add to each other) of the records added.
+    pub fn additive_sources(&self) -> std::collections::BTreeSet<String> {
+        self.sums
+            .keys()
+            .filter_map(|s| s.additive_source.clone())
+            .collect()
+    }
+
     pub fn finish(self) -> Prepared {
         use differential_dataflow::difference::IsZero;
         let mut parts: Vec<Part> = self

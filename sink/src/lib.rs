@@ -13,5 +13,7 @@
 pub mod embedded;
 pub mod webhooks;
 
-pub use embedded::{DeliveryInfo, DeliveryState, EmbeddedStore, MetricBucket, StoreError};
+pub use embedded::{
+    DeliveryInfo, DeliveryState, EmbeddedStore, Fingerprint, MetricBucket, StoreError,
+};
 pub use webhooks::{Notifier, RunStats, WebhookConfig, WebhookError};

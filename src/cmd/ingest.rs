@@ -20,6 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
 use burnrate::engine::Engine;
+use burnrate_sink::Fingerprint;
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
 const PROGRESS_MIN_BYTES: u64 = 8 * 1024 * 1024;
@@ -377,16 +378,29 @@ pub(crate) fn ingest_files(
             break;
         }
         let mut read = Vec::new();
+        // The fingerprints of the additive files in this folder's delivery.
+        let mut fingerprints: Vec<(String, Fingerprint)> = Vec::new();
         // A file of this folder that failed after giving records of a restated period.
         let mut broken = None;
         for file in files {
             tally.start_file();
             match ingest_path(file, opts, tally) {
-                Ok(report) => {
-                    tally.keep_file();
-                    read.push(report.file.clone());
-                    out.reports.push(report);
-                }
+                Ok(report) => match check_copy(engine.as_deref(), file, tally, &fingerprints)? {
+                    Ok(mine) => {
+                        fingerprints.extend(mine);
+                        tally.keep_file();
+                        read.push(report.file.clone());
+                        out.reports.push(report);
+                    }
+                    Err(why) => {
+                        let left = tally.drop_file();
+                        out.failures.push(format!(
+                            "{}: not stored ({} records): {why}",
+                            file.display(),
+                            left.records
+                        ));
+                    }
+                },
                 Err(e) => {
                     let left = tally.drop_file();
                     let mut line = e.to_string();
@@ -460,7 +474,7 @@ pub(crate) fn ingest_files(
             && records > 0
         {
             let (seq, rows) = engine
-                .deliver(read, records, prepared)
+                .deliver_with(read, records, prepared, &fingerprints)
                 .with_context(|| format!("storing the delivery from {}", folder.display()))?;
             let shown = if folder.as_os_str().is_empty() {
                 Path::new(".")
@@ -480,6 +494,72 @@ pub(crate) fn ingest_files(
         }
     }
     Ok(out)
+}
+
+/// For an additive file just read (GCP export, FOCUS, OCI; see "Deliveries and
+/// restatements" in the README): its fingerprint (SHA-256 of its bytes) for each additive
+/// source it gives, or, as the inner error, why it must not be delivered: the same bytes
+/// are already stored, or read earlier in this delivery, under another path, and as
+/// additive files add to each other, the copy would count the same costs twice. The
+/// same path again is a re-read, which replaces what it gave. Without an engine (a dry
+/// run) or for restating files, nothing is checked.
+fn check_copy(
+    engine: Option<&Engine>,
+    file: &Path,
+    tally: &Tally,
+    pending: &[(String, Fingerprint)],
+) -> Result<std::result::Result<Vec<(String, Fingerprint)>, String>> {
+    let sources = tally.file.additive_sources();
+    let Some(engine) = engine else {
+        return Ok(Ok(Vec::new()));
+    };
+    if sources.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let fp = match sha256_file(file) {
+        Ok(fp) => fp,
+        Err(e) => return Ok(Err(format!("cannot read it again to fingerprint it: {e}"))),
+    };
+    for source in &sources {
+        let earlier = pending.iter().find(|(_, f)| *f == fp).map(|(s, _)| s);
+        if let Some(other) = earlier
+            && other != source
+        {
+            return Ok(Err(format!(
+                "its content is identical to {other}, read just before it; a copy of an \
+                 additive file under another name would count its costs twice"
+            )));
+        }
+        if let Some(other) = engine
+            .additive_source_with(&fp)
+            .with_context(|| format!("looking up the fingerprint of {}", file.display()))?
+            && other != *source
+        {
+            return Ok(Err(format!(
+                "its content is identical to {other}, already stored; a copy of an additive \
+                 file under another name would count its costs twice (re-read {other} \
+                 itself to replace it)"
+            )));
+        }
+    }
+    Ok(Ok(sources.into_iter().map(|s| (s, fp)).collect()))
+}
+
+/// The SHA-256 of a file's bytes.
+fn sha256_file(path: &Path) -> std::io::Result<Fingerprint> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().into())
 }
 
 /// Files grouped by the folder they are in (one delivery each), oldest folder first: of

@@ -7,6 +7,8 @@
 //!   plus a small JSON description. On start the job is rebuilt by replaying the log, so a
 //!   restatement arriving after a restart still retracts what the delivery before it
 //!   contributed.
+//! - **The fingerprints of additive source files** (SHA-256 of their bytes), committed
+//!   with their delivery, so a copy of a stored file under another name is recognized.
 //! - **The rollups** the job maintains (`daily_cost`), which readers (`summary`, the API)
 //!   query without running the job.
 //! - **The recommendations** with their lifecycle, and the webhook outbox and dead letters
@@ -42,6 +44,16 @@ pub use outbox::DeliveryState;
 pub(crate) const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
 const DELIVERIES: TableDefinition<'static, u64, &'static str> = TableDefinition::new("deliveries");
 const PARTS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("delivery_parts");
+/// Additive sources by content: the SHA-256 of a file's bytes → the source (the file's
+/// canonical path) whose delivery stored that content. Written with the delivery, in its
+/// transaction, so a copy of a stored file under another name is recognized after a
+/// restart too (see `EmbeddedStore::additive_source_with`).
+const SOURCE_BY_FINGERPRINT: TableDefinition<'static, &'static [u8], &'static str> =
+    TableDefinition::new("additive_source_by_fingerprint");
+/// The same, the other way round: a source → the fingerprint of its stored content, so a
+/// re-read with new content frees the old fingerprint.
+const FINGERPRINT_BY_SOURCE: TableDefinition<'static, &'static str, &'static [u8]> =
+    TableDefinition::new("additive_fingerprint_by_source");
 /// The daily cost rollup: key → totals, both in the compact encoding of `codec`.
 const DAILY_COST: TableDefinition<'static, &'static [u8], &'static [u8]> =
     TableDefinition::new("rollup_daily_cost");
@@ -73,6 +85,9 @@ pub(crate) fn enqueue_event(
         .map_err(store_err)?;
     Ok(())
 }
+
+/// The SHA-256 of an additive source file's bytes.
+pub type Fingerprint = [u8; 32];
 
 /// The file name inside the data directory.
 pub const FILE_NAME: &str = "burnrate.redb";
@@ -189,6 +204,8 @@ impl EmbeddedStore {
             txn.open_table(outbox::WEBHOOK_DELIVERIES)
                 .map_err(store_err)?;
             txn.open_table(DEAD_LETTERS).map_err(store_err)?;
+            txn.open_table(SOURCE_BY_FINGERPRINT).map_err(store_err)?;
+            txn.open_table(FINGERPRINT_BY_SOURCE).map_err(store_err)?;
         }
         txn.commit().map_err(store_err)?;
         Ok(EmbeddedStore {
@@ -263,6 +280,20 @@ impl EmbeddedStore {
         parts: &[u8],
         changes: &[(DailyCostKey, Totals, isize)],
     ) -> Result<(), StoreError> {
+        self.commit_delivery_with(info, parts, changes, &[])
+    }
+
+    /// [`EmbeddedStore::commit_delivery`], also recording the content fingerprint of each
+    /// additive source the delivery brings, in the same transaction. A source that had a
+    /// fingerprint (an earlier read of the same file) gets the new one, and its old one is
+    /// forgotten: that content is no longer stored.
+    pub fn commit_delivery_with(
+        &self,
+        info: &DeliveryInfo,
+        parts: &[u8],
+        changes: &[(DailyCostKey, Totals, isize)],
+        sources: &[(String, Fingerprint)],
+    ) -> Result<(), StoreError> {
         let text = serde_json::to_string(info)?;
         let txn = self.writer()?.begin_write().map_err(db_err)?;
         {
@@ -283,9 +314,46 @@ impl EmbeddedStore {
             meta.insert("next_delivery", next.max(info.seq + 1))
                 .map_err(store_err)?;
             apply_changes(&mut txn.open_table(DAILY_COST).map_err(store_err)?, changes)?;
+            let mut by_fp = txn.open_table(SOURCE_BY_FINGERPRINT).map_err(store_err)?;
+            let mut by_source = txn.open_table(FINGERPRINT_BY_SOURCE).map_err(store_err)?;
+            for (source, fp) in sources {
+                let old = by_source
+                    .insert(source.as_str(), fp.as_slice())
+                    .map_err(store_err)?
+                    .map(|v| v.value().to_vec());
+                if let Some(old) = old
+                    && old.as_slice() != fp.as_slice()
+                {
+                    let held = by_fp
+                        .get(old.as_slice())
+                        .map_err(store_err)?
+                        .map(|v| v.value() == source.as_str());
+                    if held == Some(true) {
+                        by_fp.remove(old.as_slice()).map_err(store_err)?;
+                    }
+                }
+                by_fp
+                    .insert(fp.as_slice(), source.as_str())
+                    .map_err(store_err)?;
+            }
         }
         txn.commit().map_err(store_err)?;
         Ok(())
+    }
+
+    /// The additive source whose stored content has this fingerprint, if any.
+    pub fn additive_source_with(&self, fp: &Fingerprint) -> Result<Option<String>, StoreError> {
+        let txn = self.begin_read()?;
+        let table = match txn.open_table(SOURCE_BY_FINGERPRINT) {
+            Ok(t) => t,
+            // A store written before fingerprints, opened read-only.
+            Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(store_err(e)),
+        };
+        Ok(table
+            .get(fp.as_slice())
+            .map_err(store_err)?
+            .map(|v| v.value().to_string()))
     }
 
     /// Every logged delivery, in arrival order, with its parts blob.

@@ -248,3 +248,44 @@ fn after_a_downgrade_the_json_table_is_the_current_one() {
     let writer = EmbeddedStore::open(dir.path()).expect("open");
     assert_eq!(all_rows(&writer), want);
 }
+
+/// A source's fingerprint is stored with its delivery and survives reopening; re-reading
+/// the source with other content moves it to the new fingerprint and frees the old one.
+#[test]
+fn additive_fingerprints_follow_their_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (one, two) = ([1u8; 32], [2u8; 32]);
+    let info = |seq| DeliveryInfo {
+        seq,
+        files: vec!["/in/a.csv".into()],
+        records: 1,
+        logged_at: chrono::Utc::now(),
+    };
+    {
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        assert_eq!(store.additive_source_with(&one).expect("read"), None);
+        store
+            .commit_delivery_with(&info(1), b"p", &[], &[("/in/a.csv".into(), one)])
+            .expect("commit");
+    }
+    let store = EmbeddedStore::open(dir.path()).expect("reopen");
+    assert_eq!(
+        store.additive_source_with(&one).expect("read").as_deref(),
+        Some("/in/a.csv")
+    );
+    store
+        .commit_delivery_with(&info(2), b"p", &[], &[("/in/a.csv".into(), two)])
+        .expect("commit");
+    assert_eq!(store.additive_source_with(&one).expect("read"), None);
+    assert_eq!(
+        store.additive_source_with(&two).expect("read").as_deref(),
+        Some("/in/a.csv")
+    );
+    // Read-only readers see the same.
+    drop(store);
+    let reader = EmbeddedStore::open_read_only(dir.path()).expect("read only");
+    assert_eq!(
+        reader.additive_source_with(&two).expect("read").as_deref(),
+        Some("/in/a.csv")
+    );
+}
