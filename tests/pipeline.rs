@@ -591,13 +591,15 @@ fn an_additive_file_read_twice_counts_once_and_another_file_adds() {
         net,
         "another path to the same file replaces it too"
     );
-    // A different file (another day's export, here a copy) is its own delivery and adds.
+    // A different file (the next day's export: the same lines a day later) is its own
+    // delivery and adds.
     let other = tempfile::tempdir().expect("tempdir");
-    let copy = other
+    let next_day = other
         .path()
         .join("gcp_billing_export_v1_012345_6789AB_CDEF01-20240306.jsonl");
-    std::fs::copy(&b09, &copy).expect("copy");
-    ingest(dir.path(), &[&copy]);
+    let text = std::fs::read_to_string(&b09).expect("read");
+    std::fs::write(&next_day, text.replace("2024-03-05", "2024-03-06")).expect("write");
+    ingest(dir.path(), &[&next_day]);
     assert_eq!(total(dir.path())["USD"], net + net);
 }
 
