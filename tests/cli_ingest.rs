@@ -297,3 +297,82 @@ fn an_azure_export_without_currency_names_the_flag() {
     assert_eq!(totals[0]["currency"], "EUR");
     assert_eq!(jdec(&totals[0], "billed_cost"), dec("3.75"));
 }
+
+/// B12 as one full delivery of March 2024 (nets to 0.50 by its expected.json), in `full/`.
+fn deliver_b12(work: &std::path::Path, store: &std::path::Path) -> String {
+    let cur =
+        std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    std::fs::create_dir_all(work.join("full")).expect("mkdir");
+    std::fs::write(work.join("full/cur.csv"), &cur).expect("write");
+    burnrate_ok(store, &["ingest", &work.join("full").display().to_string()]);
+    assert_eq!(march_total(store), dec("0.50"));
+    cur
+}
+
+/// A plain (not gzipped) restated CUR cut short in the middle of a row, as a partial
+/// download is: the short last row has no line end. It must not be read as a row with
+/// empty trailing columns and the rest delivered as the whole period.
+#[test]
+fn a_plain_restated_file_cut_mid_row_is_not_delivered_in_part() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let cur = deliver_b12(work.path(), &store);
+    let (_, rows) = cur.split_once('\n').expect("header");
+    let first_row = rows.lines().next().expect("a row");
+    // The restatement: the same rows and 2,000 more usage rows, cut half-way through the
+    // last one.
+    let mut restated = cur.clone();
+    for i in 0..2000 {
+        restated += &first_row.replacen("b12ddd", &format!("m{i:05}"), 1);
+        restated.push('\n');
+    }
+    restated.truncate(restated.len() - first_row.len() / 2);
+    std::fs::create_dir_all(work.path().join("restated")).expect("mkdir");
+    std::fs::write(work.path().join("restated/cur.csv"), restated).expect("write");
+    let out = common::burnrate(
+        &store,
+        &[
+            "ingest",
+            &work.path().join("restated").display().to_string(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("breaks off at row 2006"), "{stdout}");
+    assert!(stdout.contains("cut short"), "{stdout}");
+    assert_eq!(march_total(&store), dec("0.50"));
+}
+
+/// A restated folder of two part files whose second fails before its first row (a gzip
+/// download cut inside its header): the first part alone must not replace the period.
+#[test]
+fn a_restated_folder_with_a_part_that_gave_nothing_keeps_the_period() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let cur = deliver_b12(work.path(), &store);
+    // Part 1: the header and the first row only (so it alone would change the total).
+    let mut lines = cur.lines();
+    let part1 = format!(
+        "{}\n{}\n",
+        lines.next().expect("header"),
+        lines.next().expect("row")
+    );
+    let dir = work.path().join("restated");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("cur-00001.csv"), part1).expect("write");
+    std::fs::write(dir.join("cur-00002.csv.gz"), &gzip(cur.as_bytes())[..12]).expect("write");
+    let out = common::burnrate(&store, &["ingest", &dir.display().to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("is not stored"), "{stdout}");
+    assert!(stdout.contains("cur-00002.csv.gz"), "{stdout}");
+    assert_eq!(march_total(&store), dec("0.50"));
+
+    // A file that is no data at all (an Azure run's manifest.json) holds nothing back:
+    // the folder is delivered, and March is its one row, a 2.40 usage row.
+    std::fs::remove_file(dir.join("cur-00002.csv.gz")).expect("rm");
+    std::fs::write(dir.join("manifest.json"), r#"{"runInfo":{"runId":"x"}}"#).expect("write");
+    let out = common::burnrate(&store, &["ingest", &dir.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1), "the manifest is still named");
+    assert_eq!(march_total(&store), dec("2.40"));
+}

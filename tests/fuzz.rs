@@ -105,24 +105,30 @@ proptest! {
     }
 }
 
-/// The undamaged files all come back with a report or a clear error, never a panic, and a
-/// known billing file truncated mid-row still yields its earlier rows.
+/// A known billing file cut in the middle of its 101st data row (a partial download) fails
+/// whole, naming that row; cut exactly after its 100th row, it cannot be told from a
+/// shorter file and its 100 rows are read.
 #[test]
-fn a_truncated_cur_keeps_its_complete_rows() {
+fn a_truncated_cur_fails_whole_naming_the_row() {
     let path = common::data(
         "aws/cur-legacy-csv/focus_converters__sample-anonymous-aws-export-dataset.csv",
     );
     let bytes = std::fs::read(&path).expect("read");
     let text = String::from_utf8(bytes.clone()).expect("utf8");
-    // Cut in the middle of the 101st data line (line index 101, after the header).
+    // line_starts[k] is where data row k + 1 starts (the header is line 0).
     let line_starts: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
-    let cut = line_starts[100] + 40;
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path().join("cut.csv");
-    std::fs::write(&p, &bytes[..cut]).expect("write");
-    let (out, report) = common::read(&p);
-    // 100 whole rows survive; the cut row is read as a short row and rejected or kept,
-    // but never takes the earlier rows with it.
-    assert!(out.costs.len() >= 100, "{} records", out.costs.len());
-    assert_eq!(report.rows_read, 101);
+    std::fs::write(&p, &bytes[..line_starts[100] + 40]).expect("write");
+    let mut out = Collected::default();
+    let err =
+        ingest_path(&p, &Options::default(), &mut out).expect_err("a file cut mid-row is an error");
+    let msg = err.to_string();
+    assert!(msg.contains("breaks off at row 101"), "{msg}");
+    assert!(msg.contains("cut short"), "{msg}");
+
+    let p = dir.path().join("short.csv");
+    std::fs::write(&p, &bytes[..line_starts[100]]).expect("write");
+    let (_, report) = common::read(&p);
+    assert_eq!(report.rows_read, 100);
 }

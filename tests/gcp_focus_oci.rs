@@ -688,6 +688,31 @@ fn gcp_jsonl_bad_lines_are_rejected_with_their_field_path() {
     assert_eq!(totals(&out.costs).0, dec("14"));
 }
 
+/// A JSON lines export cut short in its last line (a partial download) fails whole,
+/// naming the line, rather than reading the lines before it as the whole file; a last
+/// line that is whole JSON without its line end is read.
+#[test]
+fn gcp_jsonl_cut_mid_line_fails_whole() {
+    let good = std::fs::read_to_string(
+        case_dir("B09").join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl"),
+    )
+    .expect("b09");
+    let lines = good.lines().count();
+    let last = good.trim_end().lines().last().expect("a line").len();
+    let cut = &good[..good.trim_end().len() - last / 2];
+    let mut out = burnrate_ingest::Collected::default();
+    let err = ingest_path(&temp_file("cut.jsonl", cut), &Options::default(), &mut out)
+        .expect_err("a cut file is an error");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("breaks off at line {lines}")),
+        "{msg}"
+    );
+    assert!(msg.contains("cut short"), "{msg}");
+    let (whole, _) = read_clean(&temp_file("no-line-end.jsonl", good.trim_end()));
+    assert_eq!(totals(&whole.costs), totals(&b09_records()));
+}
+
 #[test]
 fn gcp_json_array_reads_like_json_lines() {
     let text = std::fs::read_to_string(

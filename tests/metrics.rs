@@ -243,6 +243,27 @@ fn json_lines_are_read_with_the_same_aliases_and_rules() {
     assert_eq!(out.metrics[1].row_ref.row, 6);
 }
 
+/// A JSON lines metrics file cut short in its last line fails whole, naming the line: the
+/// samples before it are not stored as the file (a re-read of the whole file would find
+/// them already counted).
+#[test]
+fn json_lines_cut_mid_line_fail_whole() {
+    let first = r#"{"time":"2024-03-05T10:00:30Z","resource_id":"ep-j","requests":3}"#;
+    let last = r#"{"time":"2024-03-05T10:01:30Z","resource_id":"ep-j","requests":1234}"#;
+    let path = write(
+        "cut.jsonl",
+        &format!("{first}\n{}", &last[..last.len() - 5]),
+    );
+    let mut out = Collected::default();
+    let err = ingest_path(&path, &Options::default(), &mut out).expect_err("cut");
+    let msg = err.to_string();
+    assert!(msg.contains("breaks off at line 2"), "{msg}");
+    // Whole, the last line needs no line end.
+    let (out, _) = read_clean(&write("whole.jsonl", &format!("{first}\n{last}")));
+    assert_eq!(out.metrics.len(), 2);
+    assert_eq!(out.metrics[1].requests, Some(1234.0));
+}
+
 // ---------------------------------------------------------------- detection
 
 #[test]

@@ -284,8 +284,30 @@ pub struct TableError {
 
 /// A CSV file read by header name.
 pub struct CsvTable<R: Read> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<Tail<R>>,
     header: Header,
+}
+
+/// Passes a stream through, remembering how many bytes it gave, its last byte and whether
+/// it has ended: enough to tell a last row that the end of the file cut off.
+struct Tail<R> {
+    inner: R,
+    bytes: u64,
+    last: Option<u8>,
+    ended: bool,
+}
+
+impl<R: Read> Read for Tail<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.bytes += n as u64;
+            self.last = Some(buf[n - 1]);
+        } else if !buf.is_empty() {
+            self.ended = true;
+        }
+        Ok(n)
+    }
 }
 
 impl<R: Read> std::fmt::Debug for CsvTable<R> {
@@ -303,7 +325,12 @@ impl<R: Read> CsvTable<R> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .has_headers(true)
-            .from_reader(input);
+            .from_reader(Tail {
+                inner: input,
+                bytes: 0,
+                last: None,
+                ended: false,
+            });
         let names = reader
             .headers()
             .map_err(|e| format!("cannot read the CSV header: {e}"))?
@@ -320,9 +347,33 @@ impl<R: Read> Table for CsvTable<R> {
         &self.header
     }
 
+    /// A last row with fewer cells than the header and no line end is where the file was
+    /// cut short (a partial download, a file still being written): an error that ends the
+    /// file, not a row read with empty trailing columns. (A file cut exactly at a line end
+    /// cannot be told from a shorter file.)
     fn next_row(&mut self, buf: &mut StringRecord) -> Result<bool, TableError> {
         match self.reader.read_record(buf) {
-            Ok(more) => Ok(more),
+            Ok(true) => {
+                let tail = self.reader.get_ref();
+                let at_end = tail.ended && self.reader.position().byte() == tail.bytes;
+                if at_end
+                    && !matches!(tail.last, Some(b'\n' | b'\r'))
+                    && buf.len() < self.header.len()
+                {
+                    return Err(TableError {
+                        reason: format!(
+                            "its last line has no line end and {} of the header's {} columns: \
+                             the file was cut short (a partial download, or a file still being \
+                             written)",
+                            buf.len(),
+                            self.header.len()
+                        ),
+                        fatal: true,
+                    });
+                }
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
             Err(e) => {
                 let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
                 Err(TableError {
@@ -394,5 +445,45 @@ mod tests {
         };
         assert_eq!(row.text(Col(Some(0))), Some("x"));
         assert_eq!(row.text(Col(Some(1))), Some("1"));
+    }
+
+    /// Every row of `data`, and the first error.
+    fn rows(data: &str) -> (Vec<Vec<String>>, Option<TableError>) {
+        let mut t = CsvTable::new(data.as_bytes()).expect("header");
+        let mut buf = StringRecord::new();
+        let mut rows = Vec::new();
+        loop {
+            match t.next_row(&mut buf) {
+                Ok(true) => rows.push(buf.iter().map(str::to_string).collect()),
+                Ok(false) => return (rows, None),
+                Err(e) => return (rows, Some(e)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_last_row_without_a_line_end_is_a_cut_file() {
+        let (read, err) = rows("a,b,c\n1,2,3\n4,5");
+        assert_eq!(read, [["1", "2", "3"]]);
+        let err = err.expect("the cut row is an error");
+        assert!(err.fatal);
+        assert!(
+            err.reason.contains("no line end and 2 of the header's 3"),
+            "{}",
+            err.reason
+        );
+        // Cut inside a quoted cell: the quote runs to the end of the file.
+        let (_, err) = rows("a,b,c\n1,\"x, y");
+        assert!(err.expect("an error").fatal);
+    }
+
+    #[test]
+    fn short_rows_with_a_line_end_and_whole_last_rows_without_one_are_read() {
+        let (read, err) = rows("a,b,c\n1,2\r\n4,5,6");
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(read, [vec!["1", "2"], vec!["4", "5", "6"]]);
+        let (read, err) = rows("a,b,c\n1,2\n");
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(read, [["1", "2"]]);
     }
 }

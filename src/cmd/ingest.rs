@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use burnrate_dataflow::Preparer;
 use burnrate_dataflow::money::{from_units, to_units};
-use burnrate_ingest::{Emit, FileReport, Options, expand_paths, ingest_path};
+use burnrate_ingest::{Emit, FileReport, IngestError, Options, expand_paths, ingest_path};
 use burnrate_schemas::{CostRecord, MetricSample, Provider};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -86,6 +86,9 @@ struct LeftOut {
     records: u64,
     /// Some of it restated a whole period.
     restates: bool,
+    /// It gave nothing at all (no records, no metric samples): what it holds, and so
+    /// whether it restates a period, is unknown.
+    nothing: bool,
 }
 
 impl Tally {
@@ -128,11 +131,13 @@ impl Tally {
     /// `--records` excepted), as if it had not been read.
     fn drop_file(&mut self) -> LeftOut {
         let file = std::mem::take(&mut self.file);
+        let nothing = file.records() == 0 && self.samples.is_empty();
         (self.totals, self.metrics) = std::mem::take(&mut self.before_file);
         self.samples.clear();
         LeftOut {
             records: file.records(),
             restates: file.restates(),
+            nothing,
         }
     }
 
@@ -382,6 +387,10 @@ pub(crate) fn ingest_files(
         let mut fingerprints: Vec<(String, Fingerprint)> = Vec::new();
         // A file of this folder that failed after giving records of a restated period.
         let mut broken = None;
+        // A file of this folder that failed before giving anything (cut short before its
+        // first row, empty, a Parquet file without its footer): it may hold a part of a
+        // period the other files restate.
+        let mut unknown = None;
         for file in files {
             tally.start_file();
             match ingest_path(file, opts, tally) {
@@ -407,8 +416,14 @@ pub(crate) fn ingest_files(
                     if left.records > 0 {
                         line += &format!(" ({} records read before it are left out)", left.records);
                     }
+                    // A file of no known format that has content is not data (an Azure
+                    // run's manifest.json); an empty one may be a download not yet written.
+                    let not_data = matches!(e, IngestError::UnknownFormat { .. })
+                        && std::fs::metadata(file).is_ok_and(|m| m.len() > 0);
                     if left.restates {
                         broken = Some(file.display().to_string());
+                    } else if left.nothing && !not_data {
+                        unknown = Some(file.display().to_string());
                     }
                     out.failures.push(line);
                 }
@@ -450,7 +465,8 @@ pub(crate) fn ingest_files(
             }
         }
         let preparer = std::mem::take(&mut tally.preparer);
-        if let Some(file) = broken
+        let unknown = unknown.filter(|_| preparer.restates());
+        if let Some(file) = broken.or(unknown)
             && preparer.records() > 0
         {
             // The period's delivery would lack what the broken file holds and replace the

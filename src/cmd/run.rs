@@ -134,6 +134,27 @@ pub(crate) struct Seen {
     unreadable: BTreeSet<String>,
 }
 
+/// Folders with a file that is new or changed since it was delivered, all of whose files
+/// have stopped changing: a folder is read whole, so a part file still being written
+/// (changed since the last scan) holds its whole folder back until it settles.
+fn ready_folders(
+    previous: &BTreeMap<PathBuf, Stamp>,
+    now: &BTreeMap<PathBuf, Stamp>,
+    delivered: &BTreeMap<PathBuf, Stamp>,
+) -> BTreeSet<PathBuf> {
+    let folder = |f: &PathBuf| f.parent().map(Path::to_path_buf);
+    let changing: BTreeSet<PathBuf> = now
+        .iter()
+        .filter(|(f, s)| previous.get(*f) != Some(*s))
+        .filter_map(|(f, _)| folder(f))
+        .collect();
+    now.iter()
+        .filter(|(f, s)| previous.get(*f) == Some(*s) && delivered.get(*f) != Some(*s))
+        .filter_map(|(f, _)| folder(f))
+        .filter(|d| !changing.contains(d))
+        .collect()
+}
+
 /// Reads what is in `input` once it has settled, then (unless `once`) keeps reading new
 /// and rewritten files. Returns how many files could not be read (or stored in part).
 pub(crate) fn watch(
@@ -164,13 +185,7 @@ pub(crate) fn watch(
             .iter()
             .filter_map(|f| stamp(f).map(|s| (f.clone(), s)))
             .collect();
-        // Folders with a file that is new or changed since it was delivered, and has
-        // stopped changing.
-        let dirty: BTreeSet<PathBuf> = now
-            .iter()
-            .filter(|(f, s)| previous.get(*f) == Some(*s) && delivered.get(*f) != Some(*s))
-            .filter_map(|(f, _)| f.parent().map(Path::to_path_buf))
-            .collect();
+        let dirty = ready_folders(previous, &now, delivered);
         let settling = now.iter().any(|(f, s)| previous.get(f) != Some(s));
         if !dirty.is_empty() {
             for note in &expanded.notes {
@@ -235,5 +250,34 @@ pub(crate) fn watch(
             eprintln!("stopping: the store is closed cleanly");
             return Ok(failures);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, u64)]) -> BTreeMap<PathBuf, Stamp> {
+        list.iter()
+            .map(|(f, len)| (PathBuf::from(f), (*len, None)))
+            .collect()
+    }
+
+    #[test]
+    fn a_folder_waits_for_all_its_files_to_settle() {
+        let delivered = BTreeMap::new();
+        // cur/part-1 is unchanged since the last scan, cur/part-2 is still growing, and
+        // gcp/x is unchanged: only gcp is ready.
+        let previous = files(&[("cur/part-1", 10), ("cur/part-2", 5), ("gcp/x", 7)]);
+        let now = files(&[("cur/part-1", 10), ("cur/part-2", 9), ("gcp/x", 7)]);
+        let ready = ready_folders(&previous, &now, &delivered);
+        assert_eq!(ready, BTreeSet::from([PathBuf::from("gcp")]));
+        // A new file in a folder holds it back too.
+        let now2 = files(&[("cur/part-1", 10), ("cur/part-2", 9), ("cur/part-3", 1)]);
+        assert!(ready_folders(&now, &now2, &delivered).is_empty());
+        // Once part-2 has settled, cur is ready; what was delivered is not read again.
+        let delivered = files(&[("gcp/x", 7)]);
+        let ready = ready_folders(&now, &now, &delivered);
+        assert_eq!(ready, BTreeSet::from([PathBuf::from("cur")]));
     }
 }
