@@ -84,6 +84,10 @@ pub struct RecommendationParams {
     /// Minimum estimated monthly savings (a decimal, in each recommendation's currency).
     #[param(value_type = Option<String>, example = "100")]
     min_savings: Option<String>,
+    /// Recommendations per page, 1 to 1000. Default: 100.
+    limit: Option<usize>,
+    /// How many to skip (the previous page's `next_offset`). Default: 0.
+    offset: Option<usize>,
 }
 
 #[derive(Debug, OpenApi)]

@@ -87,6 +87,26 @@ impl RawParams {
         Ok(first.map(|(_, v)| v.as_str()))
     }
 
+    /// A whole-number parameter in `[min, max]`, if given.
+    pub fn whole_number(
+        &self,
+        name: &str,
+        min: usize,
+        max: usize,
+    ) -> Result<Option<usize>, AppError> {
+        let Some(v) = self.single(name)? else {
+            return Ok(None);
+        };
+        match v.trim().parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(AppError::invalid_parameter(
+                name,
+                v,
+                format!("{name} must be a whole number from {min} to {max}, got {v:?}"),
+            )),
+        }
+    }
+
     /// Every value of a repeated parameter. Empty values are a 400: `account_id=` most
     /// likely means a template left unfilled, not "no filter".
     pub fn list(&self, name: &str) -> Result<Vec<String>, AppError> {
@@ -317,5 +337,44 @@ mod tests {
         let p = RawParams::parse(Some("granularity=weekly"));
         assert!(cost_query(&p, &[], d("2024-03-31")).is_err());
         assert!(cost_query(&p, &["granularity"], d("2024-03-31")).is_ok());
+    }
+}
+
+/// A page of a list: `limit` items from `offset` (0-based), both query parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl Page {
+    /// Items per page when `limit` is not given.
+    pub const DEFAULT_LIMIT: usize = 100;
+    /// The largest `limit`.
+    pub const MAX_LIMIT: usize = 1000;
+    /// The names of its parameters.
+    pub const PARAMS: [&str; 2] = ["limit", "offset"];
+
+    /// The page a query asks for (`limit` 1..=1000, default 100; `offset` default 0).
+    pub fn parse(p: &RawParams) -> Result<Page, AppError> {
+        Ok(Page {
+            limit: p
+                .whole_number("limit", 1, Page::MAX_LIMIT)?
+                .unwrap_or(Page::DEFAULT_LIMIT),
+            offset: p.whole_number("offset", 0, usize::MAX)?.unwrap_or(0),
+        })
+    }
+
+    /// This page of `items`, and the offset of the next page (`None` when this one reaches
+    /// the end).
+    pub fn cut<T>(&self, items: Vec<T>) -> (Vec<T>, Option<usize>) {
+        let total = items.len();
+        let end = self.offset.saturating_add(self.limit).min(total);
+        let page: Vec<T> = items
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .collect();
+        (page, (end < total).then_some(end))
     }
 }

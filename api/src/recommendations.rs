@@ -17,6 +17,11 @@
 //! - Sorted by estimated monthly savings, largest first, then by id. Amounts of different
 //!   currencies are compared as numbers (no conversion is made); the totals are kept per
 //!   currency and never added across currencies.
+//! - Paged: `limit` (1 to 1000, default 100) recommendations from `offset` (default 0).
+//!   `total_count` and the totals cover every selected recommendation, not only the page;
+//!   `next_offset` is the offset of the next page, `null` on the last one. Pages are cut
+//!   from the list as it is at each request, so a recompute between two requests can move
+//!   a recommendation across a page boundary: page through quickly, or filter instead.
 //!
 //! The verdict endpoints (`accept`, `reject`, `implemented`, `dismiss`) take an optional
 //! JSON body `{"reason": "..."}`; `reject` requires a non-empty reason (a rejection without
@@ -39,17 +44,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, Problem};
-use crate::params::RawParams;
+use crate::params::{Page, RawParams};
 use crate::{AppState, blocking};
 
 /// The query parameters of the list.
-pub const LIST_PARAMS: [&str; 6] = [
+pub const LIST_PARAMS: [&str; 8] = [
     "cloud_provider",
     "recommendation_type",
     "priority",
     "status",
     "state",
     "min_savings",
+    "limit",
+    "offset",
 ];
 
 const PROVIDERS: [(&str, Provider); 5] = [
@@ -149,14 +156,20 @@ pub struct RecommendationList {
     /// `revision` and `history`.
     #[schema(value_type = Vec<Object>)]
     pub recommendations: Vec<Recommendation>,
+    /// Every selected recommendation, on this page or another.
     pub total_count: usize,
-    /// Estimated monthly savings of the listed recommendations, per currency.
+    /// The page: at most `limit` recommendations from `offset` (0-based).
+    pub offset: usize,
+    pub limit: usize,
+    /// The `offset` of the next page; `null` when this page is the last.
+    pub next_offset: Option<usize>,
+    /// Estimated monthly savings of every selected recommendation (all pages), per currency.
     #[schema(value_type = BTreeMap<String, String>)]
     pub total_monthly_savings_by_currency: BTreeMap<String, Decimal>,
 }
 
-/// The selected recommendations, sorted, with their totals.
-pub fn select(all: Vec<Recommendation>, q: &RecommendationQuery) -> RecommendationList {
+/// One page of the selected recommendations, sorted, with the totals of all of them.
+pub fn select(all: Vec<Recommendation>, q: &RecommendationQuery, page: Page) -> RecommendationList {
     let mut recommendations: Vec<Recommendation> =
         all.into_iter().filter(|r| q.matches(r)).collect();
     recommendations.sort_by(|a, b| {
@@ -170,9 +183,14 @@ pub fn select(all: Vec<Recommendation>, q: &RecommendationQuery) -> Recommendati
         *totals.entry(r.finding.currency.clone()).or_default() +=
             r.finding.estimated_monthly_savings;
     }
+    let total_count = recommendations.len();
+    let (recommendations, next_offset) = page.cut(recommendations);
     RecommendationList {
-        total_count: recommendations.len(),
+        total_count,
         recommendations,
+        offset: page.offset,
+        limit: page.limit,
+        next_offset,
         total_monthly_savings_by_currency: totals
             .into_iter()
             .map(|(c, t)| (c, burnrate_schemas::two_places(t)))
@@ -198,10 +216,12 @@ pub async fn recommendations_get(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<RecommendationList>, AppError> {
-    let q = RecommendationQuery::parse(&RawParams::parse(query.as_deref()))?;
+    let params = RawParams::parse(query.as_deref());
+    let q = RecommendationQuery::parse(&params)?;
+    let page = Page::parse(&params)?;
     let store = state.store.clone();
     let all = blocking(move || store.recommendations()).await?;
-    Ok(Json(select(all, &q)))
+    Ok(Json(select(all, &q, page)))
 }
 
 fn unknown(id: &str) -> AppError {

@@ -216,6 +216,49 @@ async fn each_filter_selects_what_it_names() {
     }
 }
 
+/// Pages of the `state=all` list (r1, r3, r5, r4, r2 by savings): the totals and the count
+/// cover all five on every page; `next_offset` leads to the next page and is null on the
+/// last.
+#[tokio::test]
+async fn pages_cut_the_list_and_keep_the_totals_of_all() {
+    let all_totals = json!({"USD": "450.00", "EUR": "620.00"});
+    let cases: [(&str, &[&str], Value); 5] = [
+        ("limit=2", &["r1", "r3"], json!(2)),
+        ("limit=2&offset=2", &["r5", "r4"], json!(4)),
+        ("limit=2&offset=4", &["r2"], Value::Null),
+        ("offset=3", &["r4", "r2"], Value::Null),
+        ("limit=5", &["r1", "r3", "r5", "r4", "r2"], Value::Null),
+    ];
+    for (q, want, next) in cases {
+        let r = get_with(&state(), &format!("/api/v1/recommendations?state=all&{q}")).await;
+        assert_eq!(listed(&r), want, "{q}");
+        let doc = r.json();
+        assert_eq!(doc["total_count"], 5, "{q}");
+        assert_eq!(doc["next_offset"], next, "{q}");
+        assert_eq!(doc["total_monthly_savings_by_currency"], all_totals, "{q}");
+    }
+    // Past the end: an empty page, still counting all five.
+    let r = get_with(&state(), "/api/v1/recommendations?state=all&offset=9").await;
+    assert!(listed(&r).is_empty());
+    assert_eq!(r.json()["total_count"], 5);
+    // The defaults are echoed.
+    let doc = get_with(&state(), "/api/v1/recommendations").await.json();
+    assert_eq!(
+        (doc["offset"].clone(), doc["limit"].clone()),
+        (json!(0), json!(100))
+    );
+    for (q, param) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=ten", "limit"),
+        ("offset=-1", "offset"),
+        ("limit=1&limit=2", "limit"),
+    ] {
+        let r = get_with(&state(), &format!("/api/v1/recommendations?{q}")).await;
+        assert_eq!(problem(&r, 400)["parameter"], param, "{q}");
+    }
+}
+
 #[tokio::test]
 async fn bad_filter_values_are_400s_naming_the_parameter_and_the_choices() {
     let cases = [
