@@ -94,4 +94,17 @@ impl Store for EmbeddedReader {
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreFailure> {
         self.0.dead_letters().map_err(failure)
     }
+
+    /// The webhook sender of the writing process finds the queued event at its next poll.
+    fn redeliver(
+        &self,
+        event_id: &str,
+        url: Option<&str>,
+    ) -> Result<Vec<DeadLetter>, StatusChangeError> {
+        match self.0.redeliver(event_id, url, chrono::Utc::now()) {
+            Ok(marked) => Ok(marked),
+            Err(burnrate_sink::StoreError::ReadOnly) => Err(StatusChangeError::ReadOnly),
+            Err(e) => Err(StatusChangeError::Store(failure(e))),
+        }
+    }
 }

@@ -444,8 +444,8 @@ fn errors_health_metrics_and_openapi_over_tcp() {
     let doc = server.get("/api/v1/openapi.json").json();
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
     // 7 cost and health paths, 6 recommendation paths (list, one, accept, reject,
-    // implemented, dismiss), dead letters and the metrics push.
-    assert_eq!(doc["paths"].as_object().map(|m| m.len()), Some(15));
+    // implemented, dismiss), dead letters and their redelivery, and the metrics push.
+    assert_eq!(doc["paths"].as_object().map(|m| m.len()), Some(16));
 }
 
 #[test]

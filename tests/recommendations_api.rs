@@ -174,6 +174,106 @@ fn a_read_only_server_lists_but_refuses_verdicts_and_pushes() {
     );
     let (status, dead) = http(addr, "GET", "/api/v1/webhooks/dead-letters", "");
     assert_eq!((status, dead["total_count"].as_u64()), (200, Some(0)));
+    let (status, p) = http(
+        addr,
+        "POST",
+        "/api/v1/webhooks/dead-letters/evt_x/redeliver",
+        "",
+    );
+    assert_eq!(status, 503, "{p}");
     let sample = r#"[{"resource_id":"ep-a","timestamp":"2024-03-05T00:00:00Z","requests":1}]"#;
     assert_eq!(http(addr, "POST", "/api/v1/metrics", sample).0, 503);
+}
+
+/// A receiver on loopback answering each request with the next status of `script`, then
+/// 200; returns its URL and the `webhook-id` of each request.
+fn scripted_receiver(script: &[u16]) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let mut script: std::collections::VecDeque<u16> = script.iter().copied().collect();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+            let (mut id, mut len, mut line) = (String::new(), 0usize, String::new());
+            loop {
+                line.clear();
+                if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let l = line.trim_end().to_ascii_lowercase();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some(v) = l.strip_prefix("webhook-id:") {
+                    id = v.trim().to_string();
+                }
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            record.lock().expect("lock").push(id);
+            let status = script.pop_front().unwrap_or(200);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} Scripted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, seen)
+}
+
+/// A dead letter is listed, queued again over HTTP, sent by the writer's notifier at its
+/// next run, and then no longer listed.
+#[test]
+fn a_dead_letter_is_redelivered_through_the_api() {
+    use burnrate_sink::webhooks::{EndpointConfig, Format};
+    use burnrate_sink::{Notifier, WebhookConfig};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(EmbeddedStore::open(dir.path()).expect("open"));
+    let t0 = Utc
+        .with_ymd_and_hms(2024, 3, 5, 0, 0, 0)
+        .single()
+        .expect("time");
+    let events = store
+        .apply_findings(&[(finding("ep-a", "120"), 1)], t0, None)
+        .expect("apply");
+    let event_id = events[0].id.clone();
+    let (url, seen) = scripted_receiver(&[410]);
+    let config = WebhookConfig {
+        endpoints: vec![EndpointConfig {
+            url: url.clone(),
+            secret: "s".into(),
+            format: Format::Json,
+            events: Vec::new(),
+        }],
+        ..WebhookConfig::default()
+    };
+    let mut notifier = Notifier::new(store.clone(), config).expect("notifier");
+    notifier.run_once(Utc::now()).expect("run");
+    let (addr, _runtime) = serve(store.clone());
+    let (_, dead) = http(addr, "GET", "/api/v1/webhooks/dead-letters", "");
+    assert_eq!(dead["total_count"], 1, "{dead}");
+    assert_eq!(dead["dead_letters"][0]["last_error"], "HTTP 410: ");
+
+    let target = format!("/api/v1/webhooks/dead-letters/{event_id}/redeliver");
+    let (status, queued) = http(addr, "POST", &target, "");
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["dead_letters"][0]["url"], url.as_str());
+    assert!(queued["dead_letters"][0]["redelivery_requested_at"].is_string());
+    notifier.run_once(Utc::now()).expect("run");
+
+    let (_, dead) = http(addr, "GET", "/api/v1/webhooks/dead-letters", "");
+    assert_eq!(dead["total_count"], 0, "{dead}");
+    assert_eq!(*seen.lock().expect("lock"), [event_id.clone(), event_id]);
+    assert_eq!(
+        http(addr, "POST", &target, "").0,
+        404,
+        "nothing left to send"
+    );
 }

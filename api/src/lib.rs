@@ -14,6 +14,7 @@
 //! | `GET /api/v1/recommendations/{id}` | `recommendation_get` | [`recommendations`] |
 //! | `POST /api/v1/recommendations/{id}/accept` (`reject`, `implemented`, `dismiss`) | `recommendation_accept_post`, ... | [`recommendations`] |
 //! | `GET /api/v1/webhooks/dead-letters` | `dead_letters_get` | [`recommendations`] |
+//! | `POST /api/v1/webhooks/dead-letters/{event_id}/redeliver` | `redeliver_post` | [`recommendations`] |
 //! | `POST /api/v1/metrics` | `metrics_post` | [`metrics_push`] |
 //! | `GET /livez`, `GET /readyz` | `livez_get`, `readyz_get` | [`health`] |
 //! | `GET /metrics` | `metrics_get` | [`metrics`] |
@@ -91,6 +92,14 @@ pub trait Store: Send + Sync {
 
     /// Webhook events that could not be delivered after every retry.
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreFailure>;
+
+    /// Queues the dead letters of `event_id` (only the one to `url`, when given) to be
+    /// sent again, and returns them as now marked; none when nothing matches.
+    fn redeliver(
+        &self,
+        event_id: &str,
+        url: Option<&str>,
+    ) -> Result<Vec<DeadLetter>, StatusChangeError>;
 }
 
 /// Where pushed metric samples go: the running job's metrics input. Object-safe; the API
@@ -129,7 +138,7 @@ pub struct StoreFailure(pub String);
 pub enum StatusChangeError {
     /// This process only reads the store; another process (`burnrate run`) writes it.
     #[error(
-        "this server only reads the store; status changes need `burnrate run` (or `demo`), \
+        "this server only reads the store; changes need `burnrate run` (or `demo`), \
          which serves the API over the store it writes"
     )]
     ReadOnly,
@@ -205,6 +214,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/webhooks/dead-letters",
             get(recommendations::dead_letters_get),
+        )
+        .route(
+            "/api/v1/webhooks/dead-letters/{event_id}/redeliver",
+            post(recommendations::redeliver_post),
         )
         .route(
             "/api/v1/metrics",

@@ -109,6 +109,7 @@ pub struct RecommendationParams {
         crate::recommendations::recommendation_implemented_post,
         crate::recommendations::recommendation_dismiss_post,
         crate::recommendations::dead_letters_get,
+        crate::recommendations::redeliver_post,
         crate::metrics_push::metrics_post,
         crate::health::livez_get,
         crate::health::readyz_get,

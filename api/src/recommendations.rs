@@ -23,6 +23,12 @@
 //!   from the list as it is at each request, so a recompute between two requests can move
 //!   a recommendation across a page boundary: page through quickly, or filter instead.
 //!
+//! `POST /api/v1/webhooks/dead-letters/{event_id}/redeliver` (optionally `?url=...`, for
+//! one endpoint of the event) queues dead letters to be sent again with a fresh round of
+//! attempts and answers 202 with the letters, marked `redelivery_requested_at`. A letter
+//! stays listed until the new delivery succeeds, or is replaced by a new letter when it
+//! fails again. No matching letter is a 404; a read-only server answers 503.
+//!
 //! The verdict endpoints (`accept`, `reject`, `implemented`, `dismiss`) take an optional
 //! JSON body `{"reason": "..."}`; `reject` requires a non-empty reason (a rejection without
 //! one teaches nobody anything). Setting the status and reason a recommendation already has
@@ -391,4 +397,51 @@ pub async fn dead_letters_get(
         total_count: dead_letters.len(),
         dead_letters,
     }))
+}
+
+/// Queues an event's dead letters (or its letter to one URL) to be sent again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/dead-letters/{event_id}/redeliver",
+    tag = "recommendations",
+    params(
+        ("event_id" = String, Path, description = "The dead letter's `event_id` (`evt_...`)"),
+        ("url" = Option<String>, Query, description = "Only the letter to this endpoint URL"),
+    ),
+    responses(
+        (status = 202, description = "Queued: the letters, marked `redelivery_requested_at`",
+         body = DeadLetters),
+        (status = 400, description = "An unknown or repeated parameter", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 404, description = "No dead letter of this event (to this URL)", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable, or this server only reads it",
+         body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn redeliver_post(
+    State(state): State<AppState>,
+    Path(event_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<(axum::http::StatusCode, Json<DeadLetters>), AppError> {
+    let params = RawParams::parse(query.as_deref());
+    params.reject_unknown(&["url"])?;
+    let url = params.single("url")?.map(str::to_string);
+    let store = state.store.clone();
+    let key = event_id.clone();
+    let target = url.clone();
+    let marked = blocking(move || store.redeliver(&key, target.as_deref())).await?;
+    if marked.is_empty() {
+        let to = url.map(|u| format!(" to {u:?}")).unwrap_or_default();
+        return Err(AppError::not_found(format!(
+            "no dead letter of event {event_id:?}{to}; GET /api/v1/webhooks/dead-letters lists them"
+        )));
+    }
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(DeadLetters {
+            total_count: marked.len(),
+            dead_letters: marked,
+        }),
+    ))
 }

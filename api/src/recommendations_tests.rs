@@ -427,6 +427,7 @@ async fn dead_letters_are_listed() {
         last_error: "HTTP 500: boom".into(),
         failed_at: at,
         event,
+        redelivery_requested_at: None,
     };
     let st = state_with(MemStore {
         dead_letters: vec![letter.clone()],
@@ -445,6 +446,85 @@ async fn dead_letters_are_listed() {
         "recommendation.created"
     );
     assert_eq!(doc["dead_letters"][0]["attempts"], 6);
+}
+
+/// Two letters of one event (two endpoints) and one of another.
+fn letters() -> Vec<DeadLetter> {
+    let at = Utc
+        .with_ymd_and_hms(2024, 3, 5, 0, 0, 0)
+        .single()
+        .expect("time");
+    let mut recs = recs();
+    let first = Event::new(EventKind::Created, at, recs.remove(0));
+    let second = Event::new(EventKind::Created, at, recs.remove(0));
+    let letter = |event: &Event, url: &str| DeadLetter {
+        event_id: event.id.clone(),
+        kind: EventKind::Created,
+        url: url.into(),
+        attempts: 8,
+        last_error: "HTTP 503: busy".into(),
+        failed_at: at,
+        event: event.clone(),
+        redelivery_requested_at: None,
+    };
+    vec![
+        letter(&first, "http://a/hook"),
+        letter(&first, "http://b/hook"),
+        letter(&second, "http://a/hook"),
+    ]
+}
+
+#[tokio::test]
+async fn dead_letters_are_queued_again_by_event_and_url() {
+    let all = letters();
+    let event = all[0].event_id.clone();
+    let st = state_with(MemStore {
+        dead_letters: all.clone(),
+        ..MemStore::default()
+    });
+    let uri = format!("/api/v1/webhooks/dead-letters/{event}/redeliver");
+    let r = post(&st, &uri, "").await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let doc = r.json();
+    assert_eq!(doc["total_count"], 2);
+    let urls: Vec<&str> = doc["dead_letters"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|d| d["url"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(urls, ["http://a/hook", "http://b/hook"]);
+    assert_eq!(
+        doc["dead_letters"][0]["redelivery_requested_at"],
+        "2024-03-05T00:53:20Z"
+    );
+
+    let r = post(&st, &format!("{uri}?url=http%3A%2F%2Fb%2Fhook"), "").await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.json()["total_count"], 1);
+    assert_eq!(r.json()["dead_letters"][0]["url"], "http://b/hook");
+
+    let p = problem(
+        &post(&st, &format!("{uri}?url=http%3A%2F%2Fc%2Fhook"), "").await,
+        404,
+    );
+    assert!(
+        p["detail"].as_str().unwrap_or("").contains("http://c/hook"),
+        "{p}"
+    );
+    problem(
+        &post(&st, "/api/v1/webhooks/dead-letters/evt_none/redeliver", "").await,
+        404,
+    );
+    let p = problem(&post(&st, &format!("{uri}?force=1"), "").await, 400);
+    assert_eq!(p["parameter"], "force");
+
+    let read_only = state_with(MemStore {
+        dead_letters: all,
+        read_only: true,
+        ..MemStore::default()
+    });
+    problem(&post(&read_only, &uri, "").await, 503);
 }
 
 fn pushing(collected: &Arc<Collected>) -> AppState {

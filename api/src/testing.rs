@@ -93,6 +93,10 @@ pub struct MemStore {
     pub read_only: bool,
 }
 
+/// When [`MemStore`] says a redelivery was requested.
+pub const REDELIVERY_AT: chrono::DateTime<chrono::Utc> =
+    chrono::DateTime::from_timestamp_nanos(1_709_600_000_000_000_000);
+
 impl MemStore {
     fn check(&self) -> Result<(), StoreFailure> {
         if self.fail {
@@ -182,6 +186,27 @@ impl Store for MemStore {
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreFailure> {
         self.check()?;
         Ok(self.dead_letters.clone())
+    }
+
+    /// The matching letters, marked at [`REDELIVERY_AT`] (the store itself is not changed).
+    fn redeliver(
+        &self,
+        event_id: &str,
+        url: Option<&str>,
+    ) -> Result<Vec<DeadLetter>, StatusChangeError> {
+        self.check()?;
+        if self.read_only {
+            return Err(StatusChangeError::ReadOnly);
+        }
+        Ok(self
+            .dead_letters
+            .iter()
+            .filter(|d| d.event_id == event_id && url.is_none_or(|u| u == d.url))
+            .map(|d| DeadLetter {
+                redelivery_requested_at: Some(REDELIVERY_AT),
+                ..d.clone()
+            })
+            .collect())
     }
 }
 

@@ -385,6 +385,10 @@ pub struct DeadLetter {
     pub last_error: String,
     pub failed_at: DateTime<Utc>,
     pub event: Event,
+    /// When a person asked for it to be sent again (`POST .../redeliver`): the letter stays
+    /// listed until that delivery succeeds (the letter goes) or fails again (a new letter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redelivery_requested_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

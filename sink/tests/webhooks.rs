@@ -578,3 +578,112 @@ fn the_spawned_sender_retries_on_the_clock_and_stops() {
     )
     .expect("verifies");
 }
+
+#[test]
+fn a_redelivered_dead_letter_is_sent_again_and_leaves_the_list_once_delivered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    // A 400 (a dead letter at once), then a 400 again, then 200s.
+    let rx = Receiver::start(&[400, 400], 200);
+    let ev = event("ep-r", 1, EventKind::Created);
+    store
+        .enqueue_events(std::slice::from_ref(&ev))
+        .expect("enqueue");
+    let mut notifier = Notifier::new(
+        Arc::clone(&store),
+        config(vec![endpoint(&rx.url, Format::Json)], 3),
+    )
+    .expect("notifier");
+    notifier.run_once(t0()).expect("run");
+    assert_eq!(store.dead_letters().expect("read").len(), 1);
+
+    // Nothing to redeliver for another URL or another event.
+    let other = store
+        .redeliver(&ev.id, Some("http://127.0.0.1:9/elsewhere"), t0())
+        .expect("redeliver");
+    assert!(other.is_empty());
+    assert!(
+        store
+            .redeliver("evt_none", None, t0())
+            .expect("redeliver")
+            .is_empty()
+    );
+
+    // First redelivery: the receiver answers 400 again, so a new letter replaces the old,
+    // after one attempt of a fresh round.
+    let marked = store
+        .redeliver(&ev.id, None, t0() + secs(60))
+        .expect("redeliver");
+    assert_eq!(marked.len(), 1);
+    assert_eq!(marked[0].redelivery_requested_at, Some(t0() + secs(60)));
+    assert_eq!(
+        store.dead_letters().expect("read"),
+        marked,
+        "listed, marked"
+    );
+    assert_eq!(store.outbox().expect("outbox"), vec![ev.clone()]);
+    notifier.run_once(t0() + secs(61)).expect("run");
+    let dead = store.dead_letters().expect("read");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (
+            dead[0].attempts,
+            dead[0].failed_at,
+            dead[0].redelivery_requested_at
+        ),
+        (1, t0() + secs(61), None)
+    );
+
+    // Second redelivery: delivered, the letter is gone, the queue is empty.
+    store
+        .redeliver(&ev.id, Some(&rx.url), t0() + secs(120))
+        .expect("redeliver");
+    notifier.run_once(t0() + secs(121)).expect("run");
+    assert!(store.dead_letters().expect("read").is_empty());
+    assert!(store.outbox().expect("outbox").is_empty());
+    assert_eq!(
+        store.webhook_delivery(&ev.id, &rx.url).expect("read"),
+        Some(DeliveryState::Delivered {
+            attempts: 1,
+            at: t0() + secs(121)
+        })
+    );
+    let requests = rx.requests();
+    assert_eq!(requests.len(), 3, "the first attempt and two redeliveries");
+    assert!(requests.iter().all(|r| r.header("webhook-id") == ev.id));
+    run_spaced(&mut notifier, 3);
+    assert_eq!(rx.requests().len(), 3, "nothing more is sent");
+}
+
+#[test]
+fn a_redelivery_to_a_url_no_longer_configured_keeps_the_letter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    let gone = Receiver::start(&[400], 200);
+    let ev = event("ep-g", 1, EventKind::Created);
+    store
+        .enqueue_events(std::slice::from_ref(&ev))
+        .expect("enqueue");
+    Notifier::new(
+        Arc::clone(&store),
+        config(vec![endpoint(&gone.url, Format::Json)], 3),
+    )
+    .expect("notifier")
+    .run_once(t0())
+    .expect("run");
+    // The configuration now names another endpoint only.
+    let now_configured = Receiver::start(&[], 200);
+    let mut notifier = Notifier::new(
+        Arc::clone(&store),
+        config(vec![endpoint(&now_configured.url, Format::Json)], 3),
+    )
+    .expect("notifier");
+    store
+        .redeliver(&ev.id, None, t0() + secs(5))
+        .expect("redeliver");
+    run_spaced(&mut notifier, 2);
+    let dead = store.dead_letters().expect("read");
+    assert_eq!(dead.len(), 1, "the letter is not lost");
+    assert_eq!(dead[0].redelivery_requested_at, Some(t0() + secs(5)));
+    assert_eq!(gone.requests().len(), 1, "no request to the old URL");
+}

@@ -169,12 +169,15 @@ impl EmbeddedStore {
             deliveries
                 .insert(key.as_str(), json.as_slice())
                 .map_err(store_err)?;
+            let mut letters = txn.open_table(DEAD_LETTERS).map_err(store_err)?;
             if let Some(dead) = dead {
                 let json = serde_json::to_vec(dead)?;
-                txn.open_table(DEAD_LETTERS)
-                    .map_err(store_err)?
+                letters
                     .insert(key.as_str(), json.as_slice())
                     .map_err(store_err)?;
+            } else if matches!(state, DeliveryState::Delivered { .. }) {
+                // A redelivered dead letter that got through is a letter no more.
+                letters.remove(key.as_str()).map_err(store_err)?;
             }
             finished = all_final(&deliveries, &event.id, subscribed)?;
         }
@@ -186,6 +189,57 @@ impl EmbeddedStore {
         }
         txn.commit().map_err(store_err)?;
         Ok(finished)
+    }
+
+    /// Sends the dead letters of `event_id` (only the one to `url`, when given) again: in
+    /// one transaction, each one's delivery starts over (a full round of attempts, due at
+    /// once), its event is queued again, and the letter is marked with `now`. The letter
+    /// stays listed until the new delivery succeeds (it is removed) or fails for good (a new
+    /// letter replaces it), so nothing is lost if the URL is no longer configured: the
+    /// event then leaves the queue unsent and the marked letter remains. Returns the
+    /// letters marked; none when `event_id` (and `url`) name no dead letter.
+    pub fn redeliver(
+        &self,
+        event_id: &str,
+        url: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        let txn = self.writer()?.begin_write().map_err(db_err)?;
+        let mut marked = Vec::new();
+        {
+            let mut letters = txn.open_table(DEAD_LETTERS).map_err(store_err)?;
+            // '\n' + 1 = '\u{b}': the range holds exactly this event's letters.
+            let (lo, hi) = (format!("{event_id}\n"), format!("{event_id}\u{b}"));
+            let mut found = Vec::new();
+            for row in letters.range(lo.as_str()..hi.as_str()).map_err(store_err)? {
+                let (k, v) = row.map_err(store_err)?;
+                let letter: DeadLetter = serde_json::from_slice(v.value())?;
+                if url.is_none_or(|u| u == letter.url) {
+                    found.push((k.value().to_string(), letter));
+                }
+            }
+            let mut deliveries = txn.open_table(WEBHOOK_DELIVERIES).map_err(store_err)?;
+            for (key, mut letter) in found {
+                let state = DeliveryState::Pending {
+                    attempts: 0,
+                    next_attempt_at: now,
+                    last_error: format!("redelivery requested after: {}", letter.last_error),
+                };
+                deliveries
+                    .insert(key.as_str(), serde_json::to_vec(&state)?.as_slice())
+                    .map_err(store_err)?;
+                letter.redelivery_requested_at = Some(now);
+                letters
+                    .insert(key.as_str(), serde_json::to_vec(&letter)?.as_slice())
+                    .map_err(store_err)?;
+                marked.push(letter);
+            }
+        }
+        if let Some(letter) = marked.first() {
+            enqueue_event(&txn, &letter.event)?;
+        }
+        txn.commit().map_err(store_err)?;
+        Ok(marked)
     }
 
     /// Removes `event_id` from the outbox if every URL in `subscribed` is finished for it

@@ -437,6 +437,7 @@ fn read_only_stores_read_and_refuse_status_changes_and_dead_letters_read_back() 
             last_error: "connection refused".into(),
             failed_at: t0(),
             event: events[0].clone(),
+            redelivery_requested_at: None,
         };
         let txn = store.writer().expect("writer").begin_write().expect("txn");
         {

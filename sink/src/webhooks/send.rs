@@ -226,6 +226,7 @@ impl Notifier {
                     last_error: error,
                     failed_at: now,
                     event: event.clone(),
+                    redelivery_requested_at: None,
                 };
                 (
                     DeliveryState::Dead {
