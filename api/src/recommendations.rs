@@ -374,7 +374,11 @@ pub struct DeadLetters {
     /// the `event` itself.
     #[schema(value_type = Vec<Object>)]
     pub dead_letters: Vec<DeadLetter>,
+    /// Every dead letter, on this page or another.
     pub total_count: usize,
+    /// The `offset` of the next page; `null` when this page is the last (always `null` in
+    /// a redelivery's answer).
+    pub next_offset: Option<usize>,
 }
 
 /// Webhook events that could not be delivered after every retry.
@@ -382,20 +386,33 @@ pub struct DeadLetters {
     get,
     path = "/api/v1/webhooks/dead-letters",
     tag = "recommendations",
+    params(
+        ("limit" = Option<usize>, Query, description = "Letters per page, 1 to 1000. Default: 100."),
+        ("offset" = Option<usize>, Query, description = "How many to skip (the previous page's `next_offset`). Default: 0."),
+    ),
     responses(
         (status = 200, description = "The dead letters, by event id and URL", body = DeadLetters),
+        (status = 400, description = "A parameter is invalid", body = Problem,
+         content_type = "application/problem+json"),
         (status = 503, description = "The store could not be read", body = Problem,
          content_type = "application/problem+json"),
     )
 )]
 pub async fn dead_letters_get(
     State(state): State<AppState>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<DeadLetters>, AppError> {
+    let params = RawParams::parse(query.as_deref());
+    params.reject_unknown(&Page::PARAMS)?;
+    let page = Page::parse(&params)?;
     let store = state.store.clone();
-    let dead_letters = blocking(move || store.dead_letters()).await?;
+    let all = blocking(move || store.dead_letters()).await?;
+    let total_count = all.len();
+    let (dead_letters, next_offset) = page.cut(all);
     Ok(Json(DeadLetters {
-        total_count: dead_letters.len(),
+        total_count,
         dead_letters,
+        next_offset,
     }))
 }
 
@@ -442,6 +459,7 @@ pub async fn redeliver_post(
         Json(DeadLetters {
             total_count: marked.len(),
             dead_letters: marked,
+            next_offset: None,
         }),
     ))
 }

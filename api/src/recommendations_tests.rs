@@ -448,6 +448,30 @@ async fn dead_letters_are_listed() {
     assert_eq!(doc["dead_letters"][0]["attempts"], 6);
 }
 
+#[tokio::test]
+async fn dead_letters_are_paged() {
+    let st = state_with(MemStore {
+        dead_letters: letters(),
+        ..MemStore::default()
+    });
+    let doc = get_with(&st, "/api/v1/webhooks/dead-letters?limit=2")
+        .await
+        .json();
+    assert_eq!(
+        (doc["total_count"].clone(), doc["next_offset"].clone()),
+        (json!(3), json!(2))
+    );
+    assert_eq!(doc["dead_letters"].as_array().map(Vec::len), Some(2));
+    let doc = get_with(&st, "/api/v1/webhooks/dead-letters?limit=2&offset=2")
+        .await
+        .json();
+    assert_eq!(doc["next_offset"], Value::Null);
+    assert_eq!(doc["dead_letters"][0]["url"], "http://a/hook");
+    assert_eq!(doc["dead_letters"][0]["event_id"], letters()[2].event_id);
+    let r = get_with(&st, "/api/v1/webhooks/dead-letters?page=2").await;
+    assert_eq!(problem(&r, 400)["parameter"], "page");
+}
+
 /// Two letters of one event (two endpoints) and one of another.
 fn letters() -> Vec<DeadLetter> {
     let at = Utc
