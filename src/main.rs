@@ -52,6 +52,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Print the cost summary (the same JSON as GET /api/v1/ai-costs/summary).
     Summary(cmd::summary::SummaryArgs),
+    /// List the recommendations (the same JSON as GET /api/v1/recommendations).
+    Recommendations(cmd::recommendations::RecommendationsArgs),
     /// Write synthetic billing exports (AWS, Azure, GCP, FOCUS) and per-minute metrics in
     /// their native formats, with a ground-truth manifest.
     Generate(cmd::generate::GenerateArgs),
@@ -76,6 +78,7 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(args) => cmd::ingest::run(args, &cli.data_dir, &config),
         Command::Serve(args) => cmd::serve::run(args, &cli.data_dir),
         Command::Summary(args) => cmd::summary::run(args, &cli.data_dir),
+        Command::Recommendations(args) => cmd::recommendations::run(args, &cli.data_dir),
         Command::Run(args) => cmd::run::run(args, &cli.data_dir, &config),
         Command::Demo(args) => cmd::demo::run(args, &cli.data_dir, &config),
         Command::Generate(args) => cmd::generate::run(args),

@@ -3,6 +3,8 @@
 //! stored is what a client reads, a verdict survives a recompute, and a read-only server
 //! (`burnrate serve`'s kind of store) refuses verdicts.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -276,4 +278,70 @@ fn a_dead_letter_is_redelivered_through_the_api() {
         404,
         "nothing left to send"
     );
+}
+
+/// `burnrate recommendations` prints the list endpoint's document for the same parameters,
+/// as a table too, and refuses bad values in its own flags' words.
+#[test]
+fn the_recommendations_command_prints_the_endpoints_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(EmbeddedStore::open(dir.path()).expect("open"));
+    let t0 = Utc
+        .with_ymd_and_hms(2024, 3, 5, 0, 0, 0)
+        .single()
+        .expect("time");
+    let (a, b) = (finding("ep-a", "120"), finding("ep-b", "300"));
+    store
+        .apply_findings(&[(a.clone(), 1), (b.clone(), 1)], t0, None)
+        .expect("apply");
+    let (addr, _runtime) = serve(store.clone());
+
+    let (status, endpoint) = http(
+        addr,
+        "GET",
+        "/api/v1/recommendations?cloud_provider=gcp&limit=1",
+        "",
+    );
+    assert_eq!(status, 200, "{endpoint}");
+    let printed = common::burnrate_ok(
+        dir.path(),
+        &["recommendations", "--provider", "gcp", "--limit", "1"],
+    );
+    let cli: Value = serde_json::from_str(&printed).expect("JSON");
+    assert_eq!(cli, endpoint);
+    // By hand: ep-b (300) first, one of two, the next page at 1, 420 in all.
+    assert_eq!(cli["recommendations"][0]["resource_id"], "ep-b");
+    assert_eq!(
+        (cli["total_count"].as_u64(), cli["next_offset"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(cli["total_monthly_savings_by_currency"]["USD"], "420.00");
+
+    let table = common::burnrate_ok(dir.path(), &["recommendations", "--format", "table"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[1].starts_with(&b.id()) && lines[1].ends_with("ep-b"),
+        "{table}"
+    );
+    assert!(lines[1].contains("300.00 USD"), "{table}");
+    assert!(lines[2].starts_with(&a.id()), "{table}");
+    assert!(table.contains("2 of 2\n"), "{table}");
+    assert!(
+        table.contains("savings/month, all selected: 420.00 USD"),
+        "{table}"
+    );
+
+    let none = common::burnrate_ok(dir.path(), &["recommendations", "--provider", "aws"]);
+    let none: Value = serde_json::from_str(&none).expect("JSON");
+    assert_eq!(none["total_count"], 0);
+
+    let out = common::burnrate(dir.path(), &["recommendations", "--provider", "ibm"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--provider") && stderr.contains("azure"),
+        "{stderr}"
+    );
+    let out = common::burnrate(dir.path(), &["recommendations", "--limit", "0"]);
+    assert_eq!(out.status.code(), Some(2));
 }

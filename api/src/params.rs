@@ -42,6 +42,11 @@ pub struct RawParams {
 }
 
 impl RawParams {
+    /// Parameters given as pairs (a command line's flags), read as a query string's are.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> RawParams {
+        RawParams { pairs }
+    }
+
     pub fn parse(query: Option<&str>) -> RawParams {
         RawParams {
             pairs: query

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod generate;
 pub mod ingest;
 pub mod live;
+pub mod recommendations;
 pub mod run;
 pub mod serve;
 pub mod summary;
