@@ -37,6 +37,7 @@ pub mod gcp_billing;
 pub mod generate;
 pub mod metrics;
 pub mod oci_cost;
+pub mod s3;
 
 mod read;
 

@@ -19,7 +19,7 @@ use clap::Args;
 use burnrate::config::Config;
 
 use super::live::{Live, start_webhooks};
-use super::run::{Seen, watch};
+use super::run::{Seen, Source, watch};
 use super::serve::{bind, spawn_background, stop_flag};
 
 #[derive(Debug, Args)]
@@ -70,6 +70,7 @@ pub fn run(args: DemoArgs, data_dir: &Path, config: &Config) -> Result<std::proc
     let mut engine = Engine::start_with(data_dir, args.workers, config.recommendations.clone())
         .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
     eprintln!("running the pipeline over {} ...", input.display());
+    let source = Source::Folder(input.clone());
     let t = Instant::now();
     let mut seen = Seen::default();
     let stop = stop_flag();
@@ -78,7 +79,7 @@ pub fn run(args: DemoArgs, data_dir: &Path, config: &Config) -> Result<std::proc
     }
     watch(
         &mut engine,
-        &input,
+        &source,
         &Options::default(),
         &mut seen,
         0,
@@ -155,7 +156,7 @@ pub fn run(args: DemoArgs, data_dir: &Path, config: &Config) -> Result<std::proc
     );
     watch(
         &mut engine,
-        &input,
+        &source,
         &Options::default(),
         &mut seen,
         2,

@@ -27,9 +27,10 @@ const PROGRESS_MIN_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Files or directories (read recursively; hidden files skipped). Formats are detected
-    /// from content: AWS CUR (CSV, CSV.gz, Parquet, manifests), Azure exports, GCP billing
-    /// export (JSON lines, flat CSV), FOCUS (CSV, Parquet), OCI, and inference metrics.
+    /// Files or directories (read recursively; hidden files skipped), or s3://BUCKET/PREFIX
+    /// (mirrored into the data directory, then read). Formats are detected from content:
+    /// AWS CUR (CSV, CSV.gz, Parquet, manifests), Azure exports, GCP billing export (JSON
+    /// lines, flat CSV), FOCUS (CSV, Parquet), OCI, and inference metrics.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// How to print the per-file report.
@@ -194,7 +195,8 @@ pub fn run(
     data_dir: &Path,
     config: &burnrate::config::Config,
 ) -> Result<std::process::ExitCode> {
-    let expanded = expand_paths(&args.paths).context("listing the inputs")?;
+    let s3 = super::s3::resolve(&args.paths, data_dir)?;
+    let expanded = expand_paths(&s3.paths).context("listing the inputs")?;
     for note in &expanded.notes {
         eprintln!("note: {note}");
     }
@@ -238,6 +240,7 @@ pub fn run(
         false
     })?;
     failures.extend(expanded.unreadable.iter().cloned());
+    failures.extend(s3.failures);
     progress.finish();
     if let Some(engine) = engine.take() {
         engine.close()?;

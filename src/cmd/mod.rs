@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod live;
 pub mod recommendations;
 pub mod run;
+pub mod s3;
 pub mod serve;
 pub mod summary;
 

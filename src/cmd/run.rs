@@ -19,7 +19,8 @@ use anyhow::{Context, Result};
 use burnrate::engine::Engine;
 use burnrate::stores::EmbeddedReader;
 use burnrate_api::AppState;
-use burnrate_ingest::{Options, expand_paths};
+use burnrate_ingest::s3::{S3Config, S3Location, sync};
+use burnrate_ingest::{Expanded, Options, expand_paths};
 use clap::Args;
 
 use burnrate::config::Config;
@@ -30,13 +31,15 @@ use super::serve::{bind, spawn_background, stop_flag};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The folder your exports land in (read recursively; hidden files skipped).
+    /// The folder your exports land in (read recursively; hidden files skipped), or
+    /// s3://BUCKET/PREFIX (mirrored into the data directory at every scan).
     #[arg(long, value_name = "DIR")]
     input: PathBuf,
-    /// Seconds between scans of the input folder. A file is read once it is unchanged
-    /// across two scans, so files still being written are not read half-way.
-    #[arg(long, default_value_t = 2, value_name = "S")]
-    poll_seconds: u64,
+    /// Seconds between scans of the input. A file is read once it is unchanged across two
+    /// scans, so files still being written are not read half-way. Default: 2 for a folder,
+    /// 60 for S3 (each scan lists the prefix: one request per 1,000 objects).
+    #[arg(long, value_name = "S")]
+    poll_seconds: Option<u64>,
     /// Timely worker threads for the pipeline.
     #[arg(value_parser = super::at_least_one, long, default_value_t = 1, value_name = "N")]
     workers: usize,
@@ -63,10 +66,84 @@ fn stamp(path: &Path) -> Option<Stamp> {
     Some((meta.len(), meta.modified().ok()))
 }
 
-pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::process::ExitCode> {
-    if !args.input.is_dir() {
-        anyhow::bail!("--input {} is not a folder", args.input.display());
+/// What `run` watches: a local folder, or the objects under an S3 prefix, mirrored into
+/// the data directory before each scan.
+#[derive(Debug)]
+pub(crate) enum Source {
+    Folder(PathBuf),
+    S3 {
+        config: Box<S3Config>,
+        location: S3Location,
+        root: PathBuf,
+    },
+}
+
+impl Source {
+    /// `--input`: an `s3://` address, or a folder that must exist.
+    fn new(input: &Path, data_dir: &Path) -> Result<Source> {
+        if let Some(location) = input.to_str().and_then(S3Location::parse) {
+            let location = location?;
+            let root = super::s3::mirror_root(data_dir, &location.bucket);
+            return Ok(Source::S3 {
+                config: Box::new(S3Config::from_env()?),
+                location,
+                root,
+            });
+        }
+        if !input.is_dir() {
+            anyhow::bail!("--input {} is not a folder", input.display());
+        }
+        Ok(Source::Folder(input.to_path_buf()))
     }
+
+    /// The files to look at now, and what failed on the way (an S3 listing or folder).
+    fn scan(&self) -> Result<(Expanded, Vec<String>)> {
+        match self {
+            Source::Folder(dir) => Ok((expand_paths(std::slice::from_ref(dir))?, Vec::new())),
+            Source::S3 {
+                config,
+                location,
+                root,
+            } => match sync(config, location, root) {
+                Ok(report) => {
+                    if report.downloaded > 0 {
+                        eprintln!(
+                            "{location}: {} downloaded ({:.1} MB), {} unchanged",
+                            report.downloaded,
+                            report.bytes as f64 / 1e6,
+                            report.unchanged
+                        );
+                    }
+                    let failed = report
+                        .failed
+                        .into_iter()
+                        .map(|(folder, why)| {
+                            format!("{folder}: {why}; its local copy is left as it was")
+                        })
+                        .collect();
+                    Ok((expand_paths(&report.files)?, failed))
+                }
+                Err(e) => Ok((expand_paths(&[])?, vec![e.to_string()])),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Folder(dir) => write!(f, "{}", dir.display()),
+            Source::S3 { location, .. } => write!(f, "{location}"),
+        }
+    }
+}
+
+pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::process::ExitCode> {
+    let source = Source::new(&args.input, data_dir)?;
+    let poll_seconds = args.poll_seconds.unwrap_or(match source {
+        Source::Folder(_) => 2,
+        Source::S3 { .. } => 60,
+    });
     let serving = !args.once && !args.no_serve;
     let listener = serving.then(|| bind(args.listen)).transpose()?;
     let mut engine = Engine::start_with(data_dir, args.workers, config.recommendations.clone())
@@ -92,25 +169,23 @@ pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::proce
     };
     if args.once {
         eprintln!(
-            "reading {} once it has settled; store in {}",
-            args.input.display(),
+            "reading {source} once it has settled; store in {}",
             data_dir.display()
         );
     } else {
         eprintln!(
-            "watching {} (every {} s); store in {}",
-            args.input.display(),
-            args.poll_seconds,
+            "watching {source} (every {} s); store in {}",
+            poll_seconds,
             data_dir.display()
         );
     }
     let mut seen = Seen::default();
     let failures = watch(
         &mut engine,
-        &args.input,
+        &source,
         &opts,
         &mut seen,
-        args.poll_seconds,
+        poll_seconds,
         args.once,
         &mut live,
     )?;
@@ -159,7 +234,7 @@ fn ready_folders(
 /// and rewritten files. Returns how many files could not be read (or stored in part).
 pub(crate) fn watch(
     engine: &mut Engine,
-    input: &Path,
+    input: &Source,
     opts: &Options,
     seen: &mut Seen,
     poll_seconds: u64,
@@ -173,8 +248,8 @@ pub(crate) fn watch(
     } = seen;
     let mut failures = 0;
     loop {
-        let expanded = expand_paths(&[input.to_path_buf()])?;
-        for f in &expanded.unreadable {
+        let (expanded, fetch_failures) = input.scan()?;
+        for f in expanded.unreadable.iter().chain(&fetch_failures) {
             if unreadable.insert(f.clone()) {
                 eprintln!("FAILED {f}");
                 failures += 1;
@@ -185,8 +260,11 @@ pub(crate) fn watch(
             .iter()
             .filter_map(|f| stamp(f).map(|s| (f.clone(), s)))
             .collect();
-        let dirty = ready_folders(previous, &now, delivered);
-        let settling = now.iter().any(|(f, s)| previous.get(f) != Some(s));
+        // Mirrored S3 objects are moved into place whole, folder by folder: they have
+        // settled when they appear.
+        let settled = matches!(input, Source::S3 { .. });
+        let dirty = ready_folders(if settled { &now } else { previous }, &now, delivered);
+        let settling = !settled && now.iter().any(|(f, s)| previous.get(f) != Some(s));
         if !dirty.is_empty() {
             for note in &expanded.notes {
                 eprintln!("note: {note}");
@@ -230,7 +308,8 @@ pub(crate) fn watch(
             }
         }
         *previous = now;
-        if once && dirty.is_empty() && !settling {
+        // Settled files need no second look: what was there has been read.
+        if once && !settling && (dirty.is_empty() || settled) {
             return Ok(failures);
         }
         // Wait in short steps, serving metric pushes meanwhile, so a stop request is seen
