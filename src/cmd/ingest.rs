@@ -27,8 +27,9 @@ const PROGRESS_MIN_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Files or directories (read recursively; hidden files skipped), or s3://BUCKET/PREFIX
-    /// (mirrored into the data directory, then read). Formats are detected from content:
+    /// Files or directories (read recursively; hidden files skipped), s3://BUCKET/PREFIX
+    /// or bq://PROJECT.DATASET.TABLE[?from=YYYYMM] (fetched into the data directory, then
+    /// read). Formats are detected from content:
     /// AWS CUR (CSV, CSV.gz, Parquet, manifests), Azure exports, GCP billing export (JSON
     /// lines, flat CSV), FOCUS (CSV, Parquet), OCI, and inference metrics.
     #[arg(required = true, value_name = "PATH")]
@@ -195,7 +196,7 @@ pub fn run(
     data_dir: &Path,
     config: &burnrate::config::Config,
 ) -> Result<std::process::ExitCode> {
-    let s3 = super::s3::resolve(&args.paths, data_dir)?;
+    let s3 = super::remote::resolve(&args.paths, data_dir)?;
     let expanded = expand_paths(&s3.paths).context("listing the inputs")?;
     for note in &expanded.notes {
         eprintln!("note: {note}");

@@ -5,8 +5,8 @@ pub mod generate;
 pub mod ingest;
 pub mod live;
 pub mod recommendations;
+pub mod remote;
 pub mod run;
-pub mod s3;
 pub mod serve;
 pub mod summary;
 

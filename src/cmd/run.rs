@@ -15,11 +15,11 @@ use std::time::{Duration, Instant, SystemTime};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::remote::Remote;
 use anyhow::{Context, Result};
 use burnrate::engine::Engine;
 use burnrate::stores::EmbeddedReader;
 use burnrate_api::AppState;
-use burnrate_ingest::s3::{S3Config, S3Location, sync};
 use burnrate_ingest::{Expanded, Options, expand_paths};
 use clap::Args;
 
@@ -32,12 +32,14 @@ use super::serve::{bind, spawn_background, stop_flag};
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The folder your exports land in (read recursively; hidden files skipped), or
-    /// s3://BUCKET/PREFIX (mirrored into the data directory at every scan).
+    /// s3://BUCKET/PREFIX, or bq://PROJECT.DATASET.TABLE (a GCP billing export table),
+    /// fetched into the data directory at every scan.
     #[arg(long, value_name = "DIR")]
     input: PathBuf,
     /// Seconds between scans of the input. A file is read once it is unchanged across two
     /// scans, so files still being written are not read half-way. Default: 2 for a folder,
-    /// 60 for S3 (each scan lists the prefix: one request per 1,000 objects).
+    /// 60 for S3 (each scan lists the prefix: one request per 1,000 objects), 3600 for
+    /// BigQuery (each scan queries the current and the previous invoice month).
     #[arg(long, value_name = "S")]
     poll_seconds: Option<u64>,
     /// Timely worker threads for the pipeline.
@@ -66,29 +68,19 @@ fn stamp(path: &Path) -> Option<Stamp> {
     Some((meta.len(), meta.modified().ok()))
 }
 
-/// What `run` watches: a local folder, or the objects under an S3 prefix, mirrored into
-/// the data directory before each scan.
+/// What `run` watches: a local folder, or a remote input (S3, BigQuery) fetched into the
+/// data directory before each scan.
 #[derive(Debug)]
 pub(crate) enum Source {
     Folder(PathBuf),
-    S3 {
-        config: Box<S3Config>,
-        location: S3Location,
-        root: PathBuf,
-    },
+    Remote(Remote),
 }
 
 impl Source {
-    /// `--input`: an `s3://` address, or a folder that must exist.
+    /// `--input`: a remote address, or a folder that must exist.
     fn new(input: &Path, data_dir: &Path) -> Result<Source> {
-        if let Some(location) = input.to_str().and_then(S3Location::parse) {
-            let location = location?;
-            let root = super::s3::mirror_root(data_dir, &location.bucket);
-            return Ok(Source::S3 {
-                config: Box::new(S3Config::from_env()?),
-                location,
-                root,
-            });
+        if let Some(remote) = Remote::parse(input, data_dir) {
+            return Ok(Source::Remote(remote?));
         }
         if !input.is_dir() {
             anyhow::bail!("--input {} is not a folder", input.display());
@@ -96,35 +88,14 @@ impl Source {
         Ok(Source::Folder(input.to_path_buf()))
     }
 
-    /// The files to look at now, and what failed on the way (an S3 listing or folder).
+    /// The files to look at now, and what failed on the way.
     fn scan(&self) -> Result<(Expanded, Vec<String>)> {
         match self {
             Source::Folder(dir) => Ok((expand_paths(std::slice::from_ref(dir))?, Vec::new())),
-            Source::S3 {
-                config,
-                location,
-                root,
-            } => match sync(config, location, root) {
-                Ok(report) => {
-                    if report.downloaded > 0 {
-                        eprintln!(
-                            "{location}: {} downloaded ({:.1} MB), {} unchanged",
-                            report.downloaded,
-                            report.bytes as f64 / 1e6,
-                            report.unchanged
-                        );
-                    }
-                    let failed = report
-                        .failed
-                        .into_iter()
-                        .map(|(folder, why)| {
-                            format!("{folder}: {why}; its local copy is left as it was")
-                        })
-                        .collect();
-                    Ok((expand_paths(&report.files)?, failed))
-                }
-                Err(e) => Ok((expand_paths(&[])?, vec![e.to_string()])),
-            },
+            Source::Remote(remote) => {
+                let (files, failures) = remote.fetch(false);
+                Ok((expand_paths(&files)?, failures))
+            }
         }
     }
 }
@@ -133,16 +104,17 @@ impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::Folder(dir) => write!(f, "{}", dir.display()),
-            Source::S3 { location, .. } => write!(f, "{location}"),
+            Source::Remote(remote) => write!(f, "{remote}"),
         }
     }
 }
 
 pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::process::ExitCode> {
     let source = Source::new(&args.input, data_dir)?;
-    let poll_seconds = args.poll_seconds.unwrap_or(match source {
+    let poll_seconds = args.poll_seconds.unwrap_or(match &source {
         Source::Folder(_) => 2,
-        Source::S3 { .. } => 60,
+        Source::Remote(Remote::S3 { .. }) => 60,
+        Source::Remote(Remote::BigQuery { .. }) => 3600,
     });
     let serving = !args.once && !args.no_serve;
     let listener = serving.then(|| bind(args.listen)).transpose()?;
@@ -260,9 +232,9 @@ pub(crate) fn watch(
             .iter()
             .filter_map(|f| stamp(f).map(|s| (f.clone(), s)))
             .collect();
-        // Mirrored S3 objects are moved into place whole, folder by folder: they have
-        // settled when they appear.
-        let settled = matches!(input, Source::S3 { .. });
+        // Fetched files (S3 objects, BigQuery months) are moved into place whole: they
+        // have settled when they appear.
+        let settled = matches!(input, Source::Remote(_));
         let dirty = ready_folders(if settled { &now } else { previous }, &now, delivered);
         let settling = !settled && now.iter().any(|(f, s)| previous.get(f) != Some(s));
         if !dirty.is_empty() {

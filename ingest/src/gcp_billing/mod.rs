@@ -73,6 +73,7 @@
 mod classify;
 mod csv;
 pub mod export;
+pub mod fetch;
 mod json;
 pub mod normalize;
 pub mod repr;

@@ -1,0 +1,171 @@
+//! Inputs that are not local paths: `s3://BUCKET/PREFIX` (mirrored into
+//! `<data-dir>/s3/BUCKET/`) and `bq://PROJECT.DATASET.TABLE` (a GCP billing export table,
+//! one JSON lines file per invoice month in `<data-dir>/bigquery/PROJECT.DATASET.TABLE/`).
+//! Both become local files first, so they go through exactly the readers and delivery
+//! rules of local files (see `burnrate_ingest::s3` and `burnrate_ingest::gcp_billing::fetch`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use burnrate_ingest::gcp_billing::fetch::{
+    BigQueryConfig, BigQueryTable, export, this_and_previous_month,
+};
+use burnrate_ingest::s3::{S3Config, S3Location, sync};
+
+/// What the remote arguments resolved to.
+#[derive(Debug, Default)]
+pub(crate) struct Resolved {
+    /// The local paths to read: the arguments that are local paths, as given, and the
+    /// local copies of each remote input.
+    pub paths: Vec<PathBuf>,
+    /// A remote input (or S3 folder) that could not be read, with why (reported like a
+    /// file that could not be read).
+    pub failures: Vec<String>,
+}
+
+/// A remote input, parsed and configured from the environment.
+#[derive(Debug)]
+pub(crate) enum Remote {
+    S3 {
+        config: Box<S3Config>,
+        location: S3Location,
+        root: PathBuf,
+    },
+    BigQuery {
+        config: Box<BigQueryConfig>,
+        table: BigQueryTable,
+        folder: PathBuf,
+    },
+}
+
+impl std::fmt::Display for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Remote::S3 { location, .. } => write!(f, "{location}"),
+            Remote::BigQuery { table, .. } => write!(f, "{table}"),
+        }
+    }
+}
+
+impl Remote {
+    /// `None` for a local path; an error for a remote address that is wrong, or whose
+    /// configuration (credentials, endpoint) is missing or wrong.
+    pub(crate) fn parse(arg: &Path, data_dir: &Path) -> Option<Result<Remote>> {
+        let text = arg.to_str()?;
+        if let Some(location) = S3Location::parse(text) {
+            return Some((|| {
+                let location = location?;
+                Ok(Remote::S3 {
+                    config: Box::new(S3Config::from_env()?),
+                    root: data_dir.join("s3").join(&location.bucket),
+                    location,
+                })
+            })());
+        }
+        let table = BigQueryTable::parse(text)?;
+        Some((|| {
+            let table = table?;
+            Ok(Remote::BigQuery {
+                config: Box::new(BigQueryConfig::from_env()?),
+                folder: data_dir.join("bigquery").join(format!(
+                    "{}.{}.{}",
+                    table.project, table.dataset, table.table
+                )),
+                table,
+            })
+        })())
+    }
+
+    /// Brings the local copy up to date. Returns the local files to read and what failed;
+    /// prints a line on stderr when something was fetched (or, with `always`, anyway).
+    pub(crate) fn fetch(&self, always: bool) -> (Vec<PathBuf>, Vec<String>) {
+        match self {
+            Remote::S3 {
+                config,
+                location,
+                root,
+            } => {
+                let unsigned = if config.credentials.is_none() {
+                    " (no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set, so the request \
+                     was unsigned)"
+                } else {
+                    ""
+                };
+                match sync(config, location, root) {
+                    Ok(report) => {
+                        if always || report.downloaded > 0 {
+                            eprintln!(
+                                "{location}: {} objects, {} downloaded ({:.1} MB), {} unchanged, into {}",
+                                report.listed,
+                                report.downloaded,
+                                report.bytes as f64 / 1e6,
+                                report.unchanged,
+                                root.display()
+                            );
+                        }
+                        let mut failures: Vec<String> = report
+                            .failed
+                            .into_iter()
+                            .map(|(folder, why)| {
+                                format!(
+                                    "{folder}: {why}{unsigned}; its local copy is left as it \
+                                     was and not read"
+                                )
+                            })
+                            .collect();
+                        if report.listed == 0 {
+                            failures.push(format!("{location}: no objects have this prefix"));
+                        }
+                        (report.files, failures)
+                    }
+                    Err(e) => (Vec::new(), vec![format!("{e}{unsigned}")]),
+                }
+            }
+            Remote::BigQuery {
+                config,
+                table,
+                folder,
+            } => {
+                let (this, previous) = this_and_previous_month(chrono::Utc::now().date_naive());
+                match export(config, table, folder, &this, &previous) {
+                    Ok(months) => {
+                        let changed = months.iter().filter(|m| m.changed).count();
+                        if always || changed > 0 {
+                            let rows: u64 = months.iter().map(|m| m.rows).sum();
+                            eprintln!(
+                                "{table}: {} invoice month(s), {rows} rows, {changed} changed, into {}",
+                                months.len(),
+                                folder.display()
+                            );
+                        }
+                        let failures = if months.is_empty() {
+                            vec![format!(
+                                "{table}: no invoice month from {} on",
+                                table.from.as_deref().unwrap_or(&previous)
+                            )]
+                        } else {
+                            Vec::new()
+                        };
+                        (months.into_iter().map(|m| m.path).collect(), failures)
+                    }
+                    Err(e) => (Vec::new(), vec![e.to_string()]),
+                }
+            }
+        }
+    }
+}
+
+/// Fetches every remote argument (a line on stderr for each) and returns what to read.
+pub(crate) fn resolve(args: &[PathBuf], data_dir: &Path) -> Result<Resolved> {
+    let mut out = Resolved::default();
+    for arg in args {
+        let Some(remote) = Remote::parse(arg, data_dir) else {
+            out.paths.push(arg.clone());
+            continue;
+        };
+        let (files, failures) = remote?.fetch(true);
+        out.paths.extend(files);
+        out.failures.extend(failures);
+    }
+    Ok(out)
+}
