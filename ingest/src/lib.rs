@@ -25,6 +25,7 @@
 pub mod classify;
 pub mod detect;
 pub mod error;
+pub mod mirror;
 pub mod parquet_table;
 pub mod report;
 pub mod table;

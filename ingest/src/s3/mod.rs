@@ -10,12 +10,7 @@
 //! readers take it from there: the formats are detected from content, manifests assemble
 //! their parts, and a restated period replaces the old one.
 //!
-//! The mirror is kept in step, not re-downloaded: an object whose size and last-modified
-//! time equal the local copy's is left alone (the local file's modification time is set
-//! to the object's `LastModified`, which also keeps "of two deliveries, the newer wins"
-//! meaning the same thing). A folder's changed objects are downloaded to hidden temporary
-//! files first and moved into place only when all of them arrived, so a failed download
-//! never leaves a folder mixing new parts with old ones.
+//! The mirror is kept in step, folder by folder, as [`crate::mirror`] describes.
 //!
 //! Endpoint, region and credentials come from the standard AWS environment variables
 //! ([`fetch::S3Config::from_env`]); requests are signed with AWS Signature Version 4 by
@@ -23,4 +18,5 @@
 
 pub mod fetch;
 
-pub use fetch::{FetchError, S3Config, S3Location, SyncReport, sync};
+pub use crate::mirror::SyncReport;
+pub use fetch::{FetchError, S3Config, S3Location, sync};

@@ -1,0 +1,332 @@
+//! Mirroring an object store (S3, Azure Blob Storage) into a local folder tree, so that
+//! cloud-delivered exports are read by the same readers and delivery rules as local files.
+//!
+//! An object `a/b/c.csv` becomes `root/a/b/c.csv`. The mirror is kept in step, not
+//! re-downloaded: an object whose size and last-modified time equal the local copy's is
+//! left alone (the local copy's modification time is set to the object's, which keeps "of
+//! two deliveries, the newer wins" meaning the same thing). A folder's changed objects are
+//! downloaded to hidden temporary files (`.name.partial`, which the readers skip) and moved
+//! into place only when all of them arrived, so a failed download never leaves a folder
+//! mixing new parts with old ones: the folder stays as it was and is reported.
+//!
+//! A store is anything that can list its objects and stream one ([`ObjectStore`]); the
+//! HTTP helpers ([`agent`], [`get`]) are shared by the stores here.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Attempts per request (network errors and 5xx answers are tried again).
+const ATTEMPTS: u32 = 3;
+
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub modified: Option<SystemTime>,
+}
+
+/// An object store seen as a listing and downloads.
+pub trait ObjectStore {
+    /// How a folder of it is named in messages (`s3://bucket`, `az://account/container`).
+    fn name(&self) -> String;
+    /// Every object under the store's prefix.
+    fn list(&self) -> Result<Vec<Listed>, String>;
+    /// Writes the object's bytes to `to`; returns how many.
+    fn download(&self, key: &str, to: &mut dyn Write) -> Result<u64, String>;
+}
+
+/// What a [`mirror`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Objects under the prefix (folder markers left out).
+    pub listed: usize,
+    /// Objects downloaded because they were new or changed.
+    pub downloaded: usize,
+    /// Objects whose local copy was already the same.
+    pub unchanged: usize,
+    /// Bytes downloaded.
+    pub bytes: u64,
+    /// The local copies of every object of every folder that is complete, in key order:
+    /// what to read.
+    pub files: Vec<PathBuf>,
+    /// Folders left as they were (the folder's name, and why): one of their objects could
+    /// not be downloaded or has a key that is no local path.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Why a store could not be mirrored at all.
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    #[error("cannot list {store}: {reason}")]
+    List { store: String, reason: String },
+    #[error("cannot write the local copy {path}: {source}")]
+    Local {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Mirrors `store` into `root` and reports what is there to read. Only a listing that
+/// fails (or the local disk) is an error; a folder whose objects cannot all be downloaded
+/// is kept as it was and reported in `failed`.
+pub fn mirror(store: &dyn ObjectStore, root: &Path) -> Result<SyncReport, MirrorError> {
+    let objects = store.list().map_err(|reason| MirrorError::List {
+        store: store.name(),
+        reason,
+    })?;
+    let mut report = SyncReport::default();
+    let mut folders: BTreeMap<String, Vec<Listed>> = BTreeMap::new();
+    for object in objects {
+        // Folder markers (`a/b/`) are no files.
+        if object.key.ends_with('/') {
+            continue;
+        }
+        report.listed += 1;
+        let folder = object
+            .key
+            .rsplit_once('/')
+            .map_or("", |(folder, _)| folder)
+            .to_string();
+        folders.entry(folder).or_default().push(object);
+    }
+    for (folder, objects) in folders {
+        match mirror_folder(store, root, &objects, &mut report) {
+            Ok(()) => {}
+            Err(FolderError::Remote(reason)) => report
+                .failed
+                .push((format!("{}/{folder}", store.name()), reason)),
+            Err(FolderError::Local(e)) => return Err(e),
+        }
+    }
+    Ok(report)
+}
+
+enum FolderError {
+    /// The folder is kept as it was; the other folders go on.
+    Remote(String),
+    /// The local disk failed: nothing else will work either.
+    Local(MirrorError),
+}
+
+fn local_error(path: &Path) -> impl FnOnce(std::io::Error) -> FolderError + '_ {
+    move |source| {
+        FolderError::Local(MirrorError::Local {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+fn mirror_folder(
+    store: &dyn ObjectStore,
+    root: &Path,
+    objects: &[Listed],
+    report: &mut SyncReport,
+) -> Result<(), FolderError> {
+    let mut local = Vec::new();
+    for o in objects {
+        let path = local_path(root, &o.key).ok_or_else(|| {
+            FolderError::Remote(format!(
+                "the key {:?} is no local path (an empty, `.` or `..` part)",
+                o.key
+            ))
+        })?;
+        local.push((o, path));
+    }
+    let changed: Vec<&(&Listed, PathBuf)> =
+        local.iter().filter(|(o, path)| !same(o, path)).collect();
+    // Download every changed object to a hidden file beside its place; move them all into
+    // place only once all arrived.
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut failure = None;
+    let mut bytes = 0;
+    for (o, path) in &changed {
+        let temp = hidden_beside(path);
+        match download(store, o, &temp) {
+            Ok(n) => {
+                bytes += n;
+                staged.push((temp, path.clone()));
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if let Some(e) = failure {
+        for (temp, _) in &staged {
+            let _ = std::fs::remove_file(temp);
+        }
+        return Err(e);
+    }
+    for (temp, path) in staged {
+        std::fs::rename(&temp, &path).map_err(local_error(&path))?;
+    }
+    report.downloaded += changed.len();
+    report.unchanged += local.len() - changed.len();
+    report.bytes += bytes;
+    report.files.extend(local.into_iter().map(|(_, p)| p));
+    Ok(())
+}
+
+/// Downloads `o` to `temp`, checks its size and stamps it with the object's time.
+fn download(store: &dyn ObjectStore, o: &Listed, temp: &Path) -> Result<u64, FolderError> {
+    if let Some(parent) = temp.parent() {
+        std::fs::create_dir_all(parent).map_err(local_error(parent))?;
+    }
+    let mut file = std::fs::File::create(temp).map_err(local_error(temp))?;
+    let remote = |reason: String| FolderError::Remote(format!("{}: {reason}", o.key));
+    let n = store.download(&o.key, &mut file).map_err(remote)?;
+    if n != o.size {
+        return Err(remote(format!(
+            "{n} bytes arrived of the {} listed (the object changed while it was read?)",
+            o.size
+        )));
+    }
+    if let Some(t) = o.modified {
+        file.set_modified(t).map_err(local_error(temp))?;
+    }
+    file.sync_all().map_err(local_error(temp))?;
+    Ok(n)
+}
+
+/// `root/key`, when every part of the key is a plain name.
+fn local_path(root: &Path, key: &str) -> Option<PathBuf> {
+    let relative = Path::new(key);
+    let plain = key.split('/').all(|part| !matches!(part, "" | "." | ".."))
+        && relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
+    plain.then(|| root.join(relative))
+}
+
+/// The local copy has the object's size and last-modified time.
+fn same(o: &Listed, path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    meta.len() == o.size && o.modified.is_some() && meta.modified().ok() == o.modified
+}
+
+/// `.<name>.partial` in the same folder: hidden from the readers, on the same file system.
+fn hidden_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.partial"))
+}
+
+/// The HTTP client of the stores: answers of every status come back as responses.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_recv_response(Some(Duration::from_secs(60)))
+        .user_agent(concat!("burnrate/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+}
+
+/// GETs `url` with `headers`, trying again after network errors and 5xx answers; gives
+/// the answer of a 2xx, or why not (the store's `<Code>`/`<Message>` when it sent them).
+pub fn get(
+    agent: &ureq::Agent,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<ureq::http::Response<ureq::Body>, String> {
+    let mut last = String::new();
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(250 << attempt));
+        }
+        let mut request = agent.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        match request.call() {
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                if (200..300).contains(&status) {
+                    return Ok(response);
+                }
+                let mut excerpt = String::new();
+                let _ = response
+                    .body_mut()
+                    .as_reader()
+                    .take(1000)
+                    .read_to_string(&mut excerpt);
+                last = format!("HTTP {status}: {}", xml_error(&excerpt));
+                if status < 500 {
+                    return Err(last);
+                }
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+/// The text of a listing (at most 64 MiB).
+pub fn text(mut response: ureq::http::Response<ureq::Body>) -> Result<String, String> {
+    response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_string()
+        .map_err(|e| format!("the listing could not be read: {e}"))
+}
+
+/// Streams an answer's body into `to`.
+pub fn copy_body(
+    mut response: ureq::http::Response<ureq::Body>,
+    to: &mut dyn Write,
+) -> Result<u64, String> {
+    std::io::copy(&mut response.body_mut().as_reader(), to)
+        .map_err(|e| format!("the download broke off: {e}"))
+}
+
+/// The `<Code>` and `<Message>` of an S3 or Azure error document, or the text as it is.
+fn xml_error(body: &str) -> String {
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = body.find(&open)? + open.len();
+        let end = body[start..].find('<')? + start;
+        Some(body[start..end].to_string())
+    };
+    match (tag("Code"), tag("Message")) {
+        (Some(code), Some(message)) => format!("{code}: {}", message.trim()),
+        (Some(code), None) => code,
+        _ => body.trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_become_local_paths_only_when_plain() {
+        let root = Path::new("/m");
+        assert_eq!(
+            local_path(root, "a/b.csv"),
+            Some(PathBuf::from("/m/a/b.csv"))
+        );
+        for bad in ["a/../b", "/abs", "a//b", "./a", "a/./b", ".."] {
+            assert_eq!(local_path(root, bad), None, "{bad}");
+        }
+        assert_eq!(
+            hidden_beside(Path::new("/m/a/b.csv")),
+            PathBuf::from("/m/a/.b.csv.partial")
+        );
+        assert_eq!(
+            xml_error("<Error><Code>NoSuchBucket</Code><Message>gone</Message></Error>"),
+            "NoSuchBucket: gone"
+        );
+    }
+}
