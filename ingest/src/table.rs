@@ -421,12 +421,8 @@ impl<R: Read> Table for CsvTable<R> {
                 let cut = if !at_end {
                     None
                 } else if tail.quote == Quote::Open {
-                    Some(
-                        "it ends inside a quoted cell whose closing quote never comes"
-                            .to_string(),
-                    )
-                } else if !matches!(tail.last, Some(b'\n' | b'\r'))
-                    && buf.len() < self.header.len()
+                    Some("it ends inside a quoted cell whose closing quote never comes".to_string())
+                } else if !matches!(tail.last, Some(b'\n' | b'\r')) && buf.len() < self.header.len()
                 {
                     Some(format!(
                         "its last line has no line end and {} of the header's {} columns",
@@ -558,10 +554,18 @@ mod tests {
         assert_eq!(read, [["1", "x"]]);
         let err = err.expect("the cut row is an error");
         assert!(err.fatal);
-        assert!(err.reason.contains("inside a quoted cell"), "{}", err.reason);
+        assert!(
+            err.reason.contains("inside a quoted cell"),
+            "{}",
+            err.reason
+        );
         // Cut just after a line end inside a quoted cell (CRLF or LF): the last byte is a
         // line end, yet the row is not whole.
-        for data in ["a,b,c\n1,\"two\nlines", "a,b,c\r\n1,\"two\r\n", "a,b\n1,\"x\n"] {
+        for data in [
+            "a,b,c\n1,\"two\nlines",
+            "a,b,c\r\n1,\"two\r\n",
+            "a,b\n1,\"x\n",
+        ] {
             let (_, err) = rows(data);
             assert!(err.is_some_and(|e| e.fatal), "{data:?}");
         }
@@ -586,7 +590,10 @@ mod tests {
         ] {
             let (read, err) = rows(data);
             assert!(err.is_none(), "{data:?}: {err:?}");
-            assert_eq!(read.last(), Some(&last.iter().map(|s| s.to_string()).collect()));
+            assert_eq!(
+                read.last(),
+                Some(&last.iter().map(|s| s.to_string()).collect())
+            );
         }
         // Split into one-byte reads, the state carries across reads.
         let data = "a,b\n1,\"x\"\"y\"\n2,\"z";
