@@ -546,10 +546,14 @@ fn check_copy(
                  additive file under another name would count its costs twice"
             )));
         }
+        // A stored file re-read earlier in this delivery with other content no longer
+        // holds these bytes once the delivery is stored: they are stored nowhere then.
+        let replaced = |other: &String| pending.iter().any(|(s, f)| s == other && *f != fp);
         if let Some(other) = engine
             .additive_source_with(&fp)
             .with_context(|| format!("looking up the fingerprint of {}", file.display()))?
             && other != *source
+            && !replaced(&other)
         {
             return Ok(Err(format!(
                 "its content is identical to {other}, already stored; a copy of an additive \
