@@ -28,14 +28,20 @@ impl EmbeddedReader {
         Ok(EmbeddedReader(Arc::new(store)))
     }
 
-    /// The first and last UTC day holding a cost row, or `None` when the store holds none.
-    /// Reads every key (no totals), so it is for hints, not for each request.
-    pub fn day_span(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
-        let mut span: Option<(NaiveDate, NaiveDate)> = None;
+    /// The first and last UTC day holding a cost row, and whether any day from `start` to
+    /// `end` (inclusive) holds one; `None` when the store holds none. Reads every key (no
+    /// totals), so it is for hints, not for each request.
+    pub fn day_span(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Option<(NaiveDate, NaiveDate, bool)>> {
+        let mut span: Option<(NaiveDate, NaiveDate, bool)> = None;
         self.0.daily_cost(|k| {
+            let inside = start <= k.day && k.day <= end;
             span = Some(match span {
-                None => (k.day, k.day),
-                Some((first, last)) => (first.min(k.day), last.max(k.day)),
+                None => (k.day, k.day, inside),
+                Some((first, last, any)) => (first.min(k.day), last.max(k.day), any || inside),
             });
             false
         })?;

@@ -149,6 +149,41 @@ fn a_reread_with_new_content_moves_the_fingerprint() {
     );
 }
 
+/// The stored file rewritten in place and, in the same folder and read after it, a file
+/// with its old bytes: in one run as in two, the rewrite replaces the old content, which is
+/// then stored nowhere, so the old bytes are taken (see the test above).
+#[test]
+fn a_rewrite_and_a_copy_of_the_old_content_in_one_folder() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let text = std::fs::read_to_string(data(FOCUS)).expect("read sample");
+    let (first, second) = (csv_lines(&text, 0..500), csv_lines(&text, 500..1000));
+    let folder = work.path().join("a");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let a = folder.join("focus.csv");
+    std::fs::write(&a, &first).expect("write");
+    let (code, _, err) = ingest(&store, &[&folder]);
+    assert_eq!(code, Some(0), "{err}");
+
+    std::fs::write(&a, &second).expect("write");
+    // "focus.csv" sorts before "focus_old.csv": the rewrite is read first.
+    std::fs::write(folder.join("focus_old.csv"), &first).expect("write");
+    let (code, out, err) = ingest(&store, &[&folder]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(!out.contains("is identical to"), "{out}");
+    assert_eq!(
+        stored_total(&store),
+        csv_column_sum(&data(FOCUS), "BilledCost")
+    );
+    // Read again: both are re-reads, nothing changes.
+    let (code, out, err) = ingest(&store, &[&folder]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(
+        stored_total(&store),
+        csv_column_sum(&data(FOCUS), "BilledCost")
+    );
+}
+
 /// A GCP export and its re-download (`name (1).csv`) in one folder: one is delivered,
 /// the other refused. (This file's credits net its cost to zero, so the delivered record
 /// count shows the doubling: one record per row plus one per credit.)

@@ -375,4 +375,32 @@ fn a_restated_folder_with_a_part_that_gave_nothing_keeps_the_period() {
     let out = common::burnrate(&store, &["ingest", &dir.display().to_string()]);
     assert_eq!(out.status.code(), Some(1), "the manifest is still named");
     assert_eq!(march_total(&store), dec("2.40"));
+
+    // A part cut short inside its header line (its format cannot be told) holds the
+    // period back too: March stays 2.40.
+    std::fs::write(dir.join("cur-00002.csv"), &cur[..60]).expect("write");
+    let out = common::burnrate(&store, &["ingest", &dir.display().to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("is not stored"), "{stdout}");
+    assert!(stdout.contains("breaks off in its first line"), "{stdout}");
+    assert_eq!(march_total(&store), dec("2.40"));
+    std::fs::remove_file(dir.join("cur-00002.csv")).expect("rm");
+
+    // An empty file (a `_SUCCESS` marker, as Spark and Hadoop jobs write): it
+    // holds no part of the period, whole or not. The part now has B12's first two rows,
+    // usage of 2.40 and 0.80: the folder is delivered and March is 3.20.
+    std::fs::remove_file(dir.join("manifest.json")).expect("rm");
+    let mut lines = cur.lines();
+    let part1 = format!(
+        "{}\n{}\n{}\n",
+        lines.next().expect("header"),
+        lines.next().expect("row 1"),
+        lines.next().expect("row 2")
+    );
+    std::fs::write(dir.join("cur-00001.csv"), part1).expect("write");
+    std::fs::write(dir.join("_SUCCESS"), "").expect("write");
+    let out = common::burnrate(&store, &["ingest", &dir.display().to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("is not stored"), "{stdout}");
+    assert_eq!(march_total(&store), dec("3.20"));
 }

@@ -245,6 +245,31 @@ fn an_empty_summary_names_the_days_the_store_holds() {
         "{err}"
     );
 
+    // A second file, years later: a window between the two holds nothing, whatever the
+    // filters, and the hint says so rather than pointing at them.
+    let later = common::case_dir("B09")
+        .join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl");
+    common::burnrate_ok(&store, &["ingest", later.to_str().expect("path")]);
+    let (_, err) = summary_with_stderr(
+        &store,
+        &[
+            "--from",
+            "2022-01-01",
+            "--to",
+            "2022-01-31",
+            "--scope",
+            "all",
+        ],
+    );
+    assert!(!err.contains("--scope"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "no cost rows from 2022-01-01 to 2022-01-31 (a gap in the UTC days {first} to \
+             2024-03-05"
+        )),
+        "{err}"
+    );
+
     // A summary with rows prints no hint.
     let (json, err) = summary_with_stderr(
         &store,

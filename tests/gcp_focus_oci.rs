@@ -967,3 +967,28 @@ fn focus_parquet_reads_like_its_csv() {
     let b: Vec<CostRecord> = from_pq.costs.into_iter().map(strip).collect();
     assert_eq!(a, b);
 }
+
+/// A billing currency written in lower case or with spaces (`usd`, ` eur `) is the ISO code
+/// (`USD`, `EUR`), as `--currency` takes it: one currency is not summed apart under two
+/// spellings. B17's FOCUS rows all bill in USD.
+#[test]
+fn currency_codes_are_upper_case() {
+    let src = case_dir("B17").join("input/focus-endpoint-costs-2024-03-05.csv");
+    let text = std::fs::read_to_string(&src).expect("read");
+    assert_eq!(text.matches(",USD,").count(), 3);
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, spelled, want) in [
+        ("lower.csv", ",usd,", "USD"),
+        ("spaced.csv", ", Usd ,", "USD"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text.replace(",USD,", spelled)).expect("write");
+        let (out, _) = read_clean(&path);
+        let currencies: Vec<&str> = out
+            .costs
+            .iter()
+            .map(|r| r.billing_currency.as_str())
+            .collect();
+        assert_eq!(currencies, [want; 3], "{name}");
+    }
+}

@@ -264,6 +264,75 @@ fn json_lines_cut_mid_line_fail_whole() {
     assert_eq!(out.metrics[1].requests, Some(1234.0));
 }
 
+/// A Prometheus exposition cut short inside its last line (no line end, and the line does
+/// not parse) fails whole, naming the line; whole, the last line needs no line end (the
+/// Datadog vLLM fixture has none).
+#[test]
+fn prometheus_cut_mid_line_fails_whole() {
+    let whole = "# TYPE DCGM_FI_DEV_GPU_UTIL gauge\n\
+                 DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-a\"} 40 1709632845000\n\
+                 \n\
+                 DCGM_FI_DEV_GPU_UTIL{gpu=\"1\",UUID=\"GPU-b\"} 87 1709632845000";
+    let last = whole.rfind("DCGM").expect("last line");
+    // Cut inside the labels of the last sample, inside its name, before its value.
+    for keep in [
+        "DCGM_FI_DEV_GPU_UTIL{gpu=\"1",
+        "DCGM_FI_DE",
+        "DCGM_FI_DEV_GPU_UTIL{gpu=\"1\",UUID=\"GPU-b\"} ",
+    ] {
+        let path = write("cut.prom", &whole[..last + keep.len()]);
+        let mut out = Collected::default();
+        let err = ingest_path(&path, &Options::default(), &mut out).expect_err(keep);
+        let msg = err.to_string();
+        assert!(msg.contains("breaks off at line 4"), "{keep}: {msg}");
+        assert!(out.metrics.is_empty(), "{keep}");
+    }
+    let (out, _) = read_clean(&write("whole.prom", whole));
+    let gpu: Vec<_> = out
+        .metrics
+        .iter()
+        .map(|m| (m.resource_id.as_str(), m.gpu_utilization_pct))
+        .collect();
+    assert_eq!(gpu, [("GPU-a", Some(40.0)), ("GPU-b", Some(87.0))]);
+    // A bad line with its line end stays a rejected line, not a cut file.
+    let path = write("bad.prom", &format!("{whole}\nnot a sample{{\n"));
+    let mut out = Collected::default();
+    let report = ingest_path(&path, &Options::default(), &mut out).expect("read");
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+}
+
+/// CloudWatch Metric Streams JSON lines cut short in the last line fail whole, as the
+/// other JSON lines readers do.
+#[test]
+fn cloudwatch_streams_cut_mid_line_fail_whole() {
+    let t0 = "1709632800000";
+    let a = stream(
+        "AWS/SageMaker",
+        "ep-a",
+        "Invocations",
+        t0,
+        r#"{"max":2,"min":0,"sum":40,"count":60}"#,
+        "None",
+    );
+    let b = stream(
+        "AWS/SageMaker",
+        "ep-b",
+        "Invocations",
+        t0,
+        r#"{"max":2,"min":0,"sum":7,"count":60}"#,
+        "None",
+    );
+    let path = write("cw-cut.jsonl", &format!("{a}\n{}", &b[..b.len() - 20]));
+    let mut out = Collected::default();
+    let err = ingest_path(&path, &Options::default(), &mut out).expect_err("cut");
+    assert!(err.to_string().contains("breaks off at line 2"), "{err}");
+    assert!(out.metrics.is_empty());
+    // Whole without a last line end: both endpoints.
+    let (out, _) = read_clean(&write("cw-whole.jsonl", &format!("{a}\n{b}")));
+    let requests: Vec<_> = out.metrics.iter().map(|m| m.requests).collect();
+    assert_eq!(requests, [Some(40.0), Some(7.0)]);
+}
+
 // ---------------------------------------------------------------- detection
 
 #[test]

@@ -201,8 +201,34 @@ pub fn ingest_path(
         256 * 1024,
         Cursor::new(prefix.clone()).chain(input),
     ));
-    let format = detect_stream(path, &prefix)?;
+    let format = detect_stream(path, &prefix).map_err(|e| cut_in_first_line(e, &prefix))?;
     run_format_stream(format, input, &ctx, opts, emit)
+}
+
+/// A file of no known format that is one line with no line end, and not a whole JSON
+/// document, is most likely a data file cut short inside its first line (a CSV header, a
+/// first JSON line): it is unreadable, not merely of no known format, so that a restated
+/// folder holding it is not delivered without it. (`prefix` holds the whole file when it
+/// is shorter than the sniffing limit.)
+fn cut_in_first_line(e: IngestError, prefix: &[u8]) -> IngestError {
+    let IngestError::UnknownFormat { path, detail } = e else {
+        return e;
+    };
+    let whole_file = (prefix.len() as u64) < SNIFF_BYTES;
+    let text = String::from_utf8_lossy(prefix);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    let one_line = !text.is_empty() && !text.contains(['\n', '\r']);
+    if whole_file && one_line && serde_json::from_str::<serde_json::Value>(text).is_err() {
+        return IngestError::Unreadable {
+            path,
+            reason: format!(
+                "the file breaks off in its first line: it is one line with no line end \
+                 and of no known format ({detail}); the file was cut short, none of it is \
+                 read"
+            ),
+        };
+    }
+    IngestError::UnknownFormat { path, detail }
 }
 
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {

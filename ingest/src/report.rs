@@ -94,6 +94,20 @@ impl std::fmt::Debug for Out<'_> {
     }
 }
 
+/// A currency code as ISO 4217 writes it: `usd` and ` USD ` are `USD`, as `--currency`
+/// takes them, so that one currency is not summed apart under two spellings. A value that
+/// is not three letters is left as written.
+fn canonical_currency(mut record: CostRecord) -> CostRecord {
+    let code = record.billing_currency.trim();
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        let canonical = code.to_ascii_uppercase();
+        if record.billing_currency != canonical {
+            record.billing_currency = canonical;
+        }
+    }
+    record
+}
+
 impl<'a> Out<'a> {
     pub fn new(emit: &'a mut dyn Emit, report: &'a mut FileReport) -> Out<'a> {
         Out { emit, report }
@@ -115,7 +129,7 @@ impl<'a> Out<'a> {
             return;
         }
         self.report.cost_records += 1;
-        self.emit.cost(record);
+        self.emit.cost(canonical_currency(record));
     }
 
     pub fn metric(&mut self, sample: MetricSample) {

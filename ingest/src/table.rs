@@ -288,13 +288,66 @@ pub struct CsvTable<R: Read> {
     header: Header,
 }
 
-/// Passes a stream through, remembering how many bytes it gave, its last byte and whether
-/// it has ended: enough to tell a last row that the end of the file cut off.
+/// Passes a stream through, remembering how many bytes it gave, its last byte, whether it
+/// has ended and whether it is inside a quoted cell: enough to tell a last row that the end
+/// of the file cut off.
 struct Tail<R> {
     inner: R,
     bytes: u64,
     last: Option<u8>,
     ended: bool,
+    quote: Quote,
+}
+
+/// Where the bytes seen so far leave a CSV reader (the `csv` crate's defaults: `,`
+/// delimiter, `"` quotes doubled inside quoted cells, `\r` or `\n` ending a record). A quote
+/// opens a quoted cell only at the start of a cell; anywhere else it is a plain character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    /// At the start of a cell.
+    CellStart,
+    /// In a cell that is not quoted (or past the closing quote of one).
+    Plain,
+    /// In a quoted cell.
+    Open,
+    /// Just after a quote in a quoted cell: it closed the cell, unless another follows.
+    Closing,
+}
+
+impl Quote {
+    fn after(self, bytes: &[u8]) -> Quote {
+        let mut state = self;
+        let mut rest = bytes;
+        while let Some((&b, tail)) = rest.split_first() {
+            state = match state {
+                Quote::Open => match rest.iter().position(|&c| c == b'"') {
+                    // Skip to the next quote: nothing else matters inside a quoted cell.
+                    Some(i) => {
+                        rest = &rest[i + 1..];
+                        Quote::Closing
+                    }
+                    None => return Quote::Open,
+                },
+                Quote::CellStart => {
+                    rest = tail;
+                    match b {
+                        b'"' => Quote::Open,
+                        b',' | b'\n' | b'\r' => Quote::CellStart,
+                        _ => Quote::Plain,
+                    }
+                }
+                Quote::Plain | Quote::Closing => {
+                    rest = tail;
+                    match (state, b) {
+                        (Quote::Closing, b'"') => Quote::Open,
+                        (_, b',' | b'\n' | b'\r') => Quote::CellStart,
+                        _ => Quote::Plain,
+                    }
+                }
+            };
+        }
+        state
+    }
 }
 
 impl<R: Read> Read for Tail<R> {
@@ -303,6 +356,13 @@ impl<R: Read> Read for Tail<R> {
         if n > 0 {
             self.bytes += n as u64;
             self.last = Some(buf[n - 1]);
+            // The reader skips a byte order mark before the header; so does the state.
+            let bom = if self.bytes == n as u64 && buf[..n].starts_with(b"\xef\xbb\xbf") {
+                3
+            } else {
+                0
+            };
+            self.quote = self.quote.after(&buf[bom..n]);
         } else if !buf.is_empty() {
             self.ended = true;
         }
@@ -330,6 +390,7 @@ impl<R: Read> CsvTable<R> {
                 bytes: 0,
                 last: None,
                 ended: false,
+                quote: Quote::CellStart,
             });
         let names = reader
             .headers()
@@ -347,31 +408,40 @@ impl<R: Read> Table for CsvTable<R> {
         &self.header
     }
 
-    /// A last row with fewer cells than the header and no line end is where the file was
-    /// cut short (a partial download, a file still being written): an error that ends the
-    /// file, not a row read with empty trailing columns. (A file cut exactly at a line end
-    /// cannot be told from a shorter file.)
+    /// A last row with fewer cells than the header and no line end, or one that ends inside
+    /// a quoted cell (the quote never closes), is where the file was cut short (a partial
+    /// download, a file still being written): an error that ends the file, not a row read
+    /// with empty trailing columns or a truncated cell. (A file cut exactly at a line end,
+    /// or inside the last, unquoted cell of a row, cannot be told from a whole file.)
     fn next_row(&mut self, buf: &mut StringRecord) -> Result<bool, TableError> {
         match self.reader.read_record(buf) {
             Ok(true) => {
                 let tail = self.reader.get_ref();
                 let at_end = tail.ended && self.reader.position().byte() == tail.bytes;
-                if at_end
-                    && !matches!(tail.last, Some(b'\n' | b'\r'))
-                    && buf.len() < self.header.len()
+                let cut = if !at_end {
+                    None
+                } else if tail.quote == Quote::Open {
+                    Some("it ends inside a quoted cell whose closing quote never comes".to_string())
+                } else if !matches!(tail.last, Some(b'\n' | b'\r')) && buf.len() < self.header.len()
                 {
-                    return Err(TableError {
+                    Some(format!(
+                        "its last line has no line end and {} of the header's {} columns",
+                        buf.len(),
+                        self.header.len()
+                    ))
+                } else {
+                    None
+                };
+                match cut {
+                    Some(what) => Err(TableError {
                         reason: format!(
-                            "its last line has no line end and {} of the header's {} columns: \
-                             the file was cut short (a partial download, or a file still being \
-                             written)",
-                            buf.len(),
-                            self.header.len()
+                            "{what}: the file was cut short (a partial download, or a file \
+                             still being written)"
                         ),
                         fatal: true,
-                    });
+                    }),
+                    None => Ok(true),
                 }
-                Ok(true)
             }
             Ok(false) => Ok(false),
             Err(e) => {
@@ -475,6 +545,79 @@ mod tests {
         // Cut inside a quoted cell: the quote runs to the end of the file.
         let (_, err) = rows("a,b,c\n1,\"x, y");
         assert!(err.expect("an error").fatal);
+    }
+
+    #[test]
+    fn a_last_row_ending_inside_a_quoted_cell_is_a_cut_file() {
+        // Every cell is there, but the last one's quote never closes.
+        let (read, err) = rows("a,b\n1,x\n2,\"x, y");
+        assert_eq!(read, [["1", "x"]]);
+        let err = err.expect("the cut row is an error");
+        assert!(err.fatal);
+        assert!(
+            err.reason.contains("inside a quoted cell"),
+            "{}",
+            err.reason
+        );
+        // Cut just after a line end inside a quoted cell (CRLF or LF): the last byte is a
+        // line end, yet the row is not whole.
+        for data in [
+            "a,b,c\n1,\"two\nlines",
+            "a,b,c\r\n1,\"two\r\n",
+            "a,b\n1,\"x\n",
+        ] {
+            let (_, err) = rows(data);
+            assert!(err.is_some_and(|e| e.fatal), "{data:?}");
+        }
+        // With a byte order mark and quoted header cells, too.
+        let (_, err) = rows("\u{feff}\"a\",\"b\"\r\n\"1\",\"2\"\r\n\"3\",\"4");
+        assert!(err.is_some_and(|e| e.fatal));
+    }
+
+    #[test]
+    fn whole_last_rows_with_quotes_are_read() {
+        // Closed quotes, doubled quotes, a quote inside an unquoted cell, a quoted cell
+        // with a line end in it, a byte order mark: all whole, with or without a last
+        // line end.
+        for (data, last) in [
+            ("a,b\n1,\"x, y\"", vec!["1", "x, y"]),
+            ("a,b\n1,\"say \"\"hi\"\"\"", vec!["1", "say \"hi\""]),
+            ("a,b\n1,5\" screen", vec!["1", "5\" screen"]),
+            ("a,b\n5\" x,\"q\"\r\n", vec!["5\" x", "q"]),
+            ("a,b\n1,\"two\nlines\"", vec!["1", "two\nlines"]),
+            ("\u{feff}\"a\",\"b\"\n\"1\",\"2\"", vec!["1", "2"]),
+            ("\u{feff}a,b\n1,2", vec!["1", "2"]),
+        ] {
+            let (read, err) = rows(data);
+            assert!(err.is_none(), "{data:?}: {err:?}");
+            assert_eq!(
+                read.last(),
+                Some(&last.iter().map(|s| s.to_string()).collect())
+            );
+        }
+        // Split into one-byte reads, the state carries across reads.
+        let data = "a,b\n1,\"x\"\"y\"\n2,\"z";
+        let mut t = CsvTable::new(OneByte(data.as_bytes())).expect("header");
+        let mut buf = StringRecord::new();
+        assert!(matches!(t.next_row(&mut buf), Ok(true)));
+        assert_eq!(&buf[1], "x\"y");
+        assert!(t.next_row(&mut buf).is_err_and(|e| e.fatal));
+    }
+
+    /// Gives one byte per read.
+    struct OneByte<'a>(&'a [u8]);
+
+    impl Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), buf.is_empty()) {
+                (Some((&b, rest)), false) => {
+                    buf[0] = b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
     }
 
     #[test]

@@ -420,10 +420,13 @@ pub(crate) fn ingest_files(
                     if left.records > 0 {
                         line += &format!(" ({} records read before it are left out)", left.records);
                     }
-                    // A file of no known format that has content is not data (an Azure
-                    // run's manifest.json); an empty one may be a download not yet written.
-                    let not_data = matches!(e, IngestError::UnknownFormat { .. })
-                        && std::fs::metadata(file).is_ok_and(|m| m.len() > 0);
+                    // A file of no known format is not data: an Azure run's manifest.json,
+                    // or an empty file (a `_SUCCESS` marker). An empty file holds no part
+                    // of the period, whether or not it will be written later: so far it is
+                    // no more than a file not there yet, which nothing here can see either
+                    // (`run` waits for a folder's files to settle; a CUR manifest lists its
+                    // files).
+                    let not_data = matches!(e, IngestError::UnknownFormat { .. });
                     if left.restates {
                         broken = Some(file.display().to_string());
                     } else if left.nothing && !not_data {
@@ -550,10 +553,14 @@ fn check_copy(
                  additive file under another name would count its costs twice"
             )));
         }
+        // A stored file re-read earlier in this delivery with other content no longer
+        // holds these bytes once the delivery is stored: they are stored nowhere then.
+        let replaced = |other: &String| pending.iter().any(|(s, f)| s == other && *f != fp);
         if let Some(other) = engine
             .additive_source_with(&fp)
             .with_context(|| format!("looking up the fingerprint of {}", file.display()))?
             && other != *source
+            && !replaced(&other)
         {
             return Ok(Err(format!(
                 "its content is identical to {other}, already stored; a copy of an additive \

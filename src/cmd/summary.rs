@@ -91,7 +91,10 @@ pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode>
     let summary = summary_from_store(&store, &query)?;
     if summary.breakdown_by_provider.is_empty() {
         // The document stays as the endpoint's; the hint goes to stderr.
-        eprintln!("{}", empty_hint(&query, store.day_span()?, data_dir));
+        eprintln!(
+            "{}",
+            empty_hint(&query, store.day_span(query.start, query.end)?, data_dir)
+        );
     }
     let text = match args.format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&summary)?),
@@ -107,7 +110,11 @@ pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode>
 
 /// Why a summary is empty, and what to pass instead: the days the store holds (`span`,
 /// first and last), or that it holds none.
-fn empty_hint(q: &CostQuery, span: Option<(NaiveDate, NaiveDate)>, data_dir: &Path) -> String {
+fn empty_hint(
+    q: &CostQuery,
+    span: Option<(NaiveDate, NaiveDate, bool)>,
+    data_dir: &Path,
+) -> String {
     let (start, end) = (q.start, q.end);
     match span {
         None => format!(
@@ -115,11 +122,16 @@ fn empty_hint(q: &CostQuery, span: Option<(NaiveDate, NaiveDate)>, data_dir: &Pa
              (`burnrate ingest PATH` or `burnrate run --input DIR`)",
             data_dir.display()
         ),
-        Some((first, last)) if last < start || first > end => format!(
+        Some((first, last, _)) if last < start || first > end => format!(
             "hint: no cost rows from {start} to {end}; the store holds UTC days {first} to \
              {last}: pass --from {first} --to {last}"
         ),
-        Some((first, last)) => format!(
+        // Days on both sides, none inside: a gap, not the filters.
+        Some((first, last, false)) => format!(
+            "hint: the store holds no cost rows from {start} to {end} (a gap in the UTC days \
+             {first} to {last} it holds): pass --from/--to to choose others"
+        ),
+        Some((first, last, true)) => format!(
             "hint: no cost rows from {start} to {end} match --scope/--provider/--service/\
              --account (--scope all counts all spend); the store holds UTC days {first} to \
              {last}: pass --from/--to to choose others"

@@ -239,6 +239,20 @@ pub fn read_prometheus(
     out: &mut Out<'_>,
 ) -> Result<(), IngestError> {
     let expo = prometheus::parse_reader(input).map_err(io(ctx))?;
+    // A last line without its line end that does not parse: the file was cut short, and
+    // what it gave must not stand for it. (A cut that leaves a whole-looking sample line,
+    // `x 8` of `x 87`, cannot be told from a whole file: real expositions omit the last
+    // line end.)
+    if let Some(cut) = &expo.cut {
+        return Err(IngestError::Unreadable {
+            path: ctx.path.clone(),
+            reason: format!(
+                "the file breaks off at line {}: its last line has no line end and does not \
+                 parse ({}); the file was cut short, none of it is read",
+                cut.line, cut.reason
+            ),
+        });
+    }
     let at = match expo.max_timestamp_ms() {
         Some(ms) => {
             DateTime::<Utc>::from_timestamp_millis(ms).ok_or_else(|| IngestError::Unreadable {
@@ -342,6 +356,17 @@ pub fn read_cloudwatch(
                 column: None,
                 reason: "the line is not a JSON object".into(),
             }),
+            // The last line, without its line end and not whole JSON: the file was cut
+            // short, and what it gave must not stand for it.
+            Err(e) if buf.last() != Some(&b'\n') => {
+                return Err(IngestError::Unreadable {
+                    path: ctx.path.clone(),
+                    reason: format!(
+                        "the file breaks off at line {number}: its last line has no line end \
+                         and is not whole JSON ({e}); the file was cut short, none of it is read"
+                    ),
+                });
+            }
             Err(e) => Err(RowError {
                 file: ctx.file.clone(),
                 row: number,

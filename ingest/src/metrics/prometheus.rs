@@ -70,6 +70,9 @@ pub struct Exposition {
     /// Declared family types by family name.
     pub kinds: BTreeMap<String, Kind>,
     pub errors: Vec<LineError>,
+    /// The last line, when it has no line end and does not parse: where a file cut short
+    /// (a partial download, a scrape still being written) breaks off. It is not in `errors`.
+    pub cut: Option<LineError>,
 }
 
 impl Exposition {
@@ -139,6 +142,9 @@ pub fn parse_reader(mut input: impl BufRead) -> std::io::Result<Exposition> {
                 name: None,
                 reason: "the line is not UTF-8".into(),
             }),
+        }
+        if buf.last() != Some(&b'\n') && expo.errors.last().is_some_and(|e| e.line == number) {
+            expo.cut = expo.errors.pop();
         }
     }
     Ok(expo)
