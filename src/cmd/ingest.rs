@@ -27,9 +27,9 @@ const PROGRESS_MIN_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Files or directories (read recursively; hidden files skipped), s3://BUCKET/PREFIX
-    /// or bq://PROJECT.DATASET.TABLE[?from=YYYYMM] (fetched into the data directory, then
-    /// read). Formats are detected from content:
+    /// Files or directories (read recursively; hidden files skipped), s3://BUCKET/PREFIX,
+    /// az://ACCOUNT/CONTAINER/PREFIX or bq://PROJECT.DATASET.TABLE[?from=YYYYMM] (fetched
+    /// into the data directory, then read). Formats are detected from content:
     /// AWS CUR (CSV, CSV.gz, Parquet, manifests), Azure exports, GCP billing export (JSON
     /// lines, flat CSV), FOCUS (CSV, Parquet), OCI, and inference metrics.
     #[arg(required = true, value_name = "PATH")]

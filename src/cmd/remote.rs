@@ -1,16 +1,20 @@
 //! Inputs that are not local paths: `s3://BUCKET/PREFIX` (mirrored into
-//! `<data-dir>/s3/BUCKET/`) and `bq://PROJECT.DATASET.TABLE` (a GCP billing export table,
-//! one JSON lines file per invoice month in `<data-dir>/bigquery/PROJECT.DATASET.TABLE/`).
+//! `<data-dir>/s3/BUCKET/`), `az://ACCOUNT/CONTAINER/PREFIX` (Azure exports in Blob
+//! Storage, mirrored into `<data-dir>/azure/ACCOUNT/CONTAINER/`) and
+//! `bq://PROJECT.DATASET.TABLE` (a GCP billing export table, one JSON lines file per
+//! invoice month in `<data-dir>/bigquery/PROJECT.DATASET.TABLE/`).
 //! Both become local files first, so they go through exactly the readers and delivery
 //! rules of local files (see `burnrate_ingest::s3` and `burnrate_ingest::gcp_billing::fetch`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use burnrate_ingest::azure_cost::fetch::{BlobConfig, BlobLocation};
 use burnrate_ingest::gcp_billing::fetch::{
     BigQueryConfig, BigQueryTable, export, this_and_previous_month,
 };
-use burnrate_ingest::s3::{S3Config, S3Location, sync};
+use burnrate_ingest::mirror::{MirrorError, SyncReport};
+use burnrate_ingest::s3::{S3Config, S3Location};
 
 /// What the remote arguments resolved to.
 #[derive(Debug, Default)]
@@ -31,6 +35,11 @@ pub(crate) enum Remote {
         location: S3Location,
         root: PathBuf,
     },
+    Blob {
+        config: Box<BlobConfig>,
+        location: BlobLocation,
+        root: PathBuf,
+    },
     BigQuery {
         config: Box<BigQueryConfig>,
         table: BigQueryTable,
@@ -42,6 +51,7 @@ impl std::fmt::Display for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Remote::S3 { location, .. } => write!(f, "{location}"),
+            Remote::Blob { location, .. } => write!(f, "{location}"),
             Remote::BigQuery { table, .. } => write!(f, "{table}"),
         }
     }
@@ -58,6 +68,19 @@ impl Remote {
                 Ok(Remote::S3 {
                     config: Box::new(S3Config::from_env()?),
                     root: data_dir.join("s3").join(&location.bucket),
+                    location,
+                })
+            })());
+        }
+        if let Some(location) = BlobLocation::parse(text) {
+            return Some((|| {
+                let location = location?;
+                Ok(Remote::Blob {
+                    config: Box::new(BlobConfig::from_env(&location.account)?),
+                    root: data_dir
+                        .join("azure")
+                        .join(&location.account)
+                        .join(&location.container),
                     location,
                 })
             })());
@@ -91,35 +114,23 @@ impl Remote {
                 } else {
                     ""
                 };
-                match sync(config, location, root) {
-                    Ok(report) => {
-                        if always || report.downloaded > 0 {
-                            eprintln!(
-                                "{location}: {} objects, {} downloaded ({:.1} MB), {} unchanged, into {}",
-                                report.listed,
-                                report.downloaded,
-                                report.bytes as f64 / 1e6,
-                                report.unchanged,
-                                root.display()
-                            );
-                        }
-                        let mut failures: Vec<String> = report
-                            .failed
-                            .into_iter()
-                            .map(|(folder, why)| {
-                                format!(
-                                    "{folder}: {why}{unsigned}; its local copy is left as it \
-                                     was and not read"
-                                )
-                            })
-                            .collect();
-                        if report.listed == 0 {
-                            failures.push(format!("{location}: no objects have this prefix"));
-                        }
-                        (report.files, failures)
-                    }
-                    Err(e) => (Vec::new(), vec![format!("{e}{unsigned}")]),
-                }
+                let synced = burnrate_ingest::s3::sync(config, location, root);
+                mirrored(&location.to_string(), root, synced, unsigned, always)
+            }
+            Remote::Blob {
+                config,
+                location,
+                root,
+            } => {
+                let anonymous =
+                    if config.auth == burnrate_ingest::azure_cost::fetch::BlobAuth::Anonymous {
+                        " (neither AZURE_STORAGE_SAS_TOKEN nor AZURE_STORAGE_TOKEN is set, so the \
+                     request was anonymous)"
+                    } else {
+                        ""
+                    };
+                let synced = burnrate_ingest::azure_cost::fetch::sync(config, location, root);
+                mirrored(&location.to_string(), root, synced, anonymous, always)
             }
             Remote::BigQuery {
                 config,
@@ -152,6 +163,44 @@ impl Remote {
                 }
             }
         }
+    }
+}
+
+/// What a mirror gave: its files, and its failures with `hint` (why a request may have
+/// been refused); a line on stderr when something was downloaded (or, with `always`,
+/// anyway).
+fn mirrored(
+    name: &str,
+    root: &Path,
+    synced: Result<SyncReport, MirrorError>,
+    hint: &str,
+    always: bool,
+) -> (Vec<PathBuf>, Vec<String>) {
+    match synced {
+        Ok(report) => {
+            if always || report.downloaded > 0 {
+                eprintln!(
+                    "{name}: {} objects, {} downloaded ({:.1} MB), {} unchanged, into {}",
+                    report.listed,
+                    report.downloaded,
+                    report.bytes as f64 / 1e6,
+                    report.unchanged,
+                    root.display()
+                );
+            }
+            let mut failures: Vec<String> = report
+                .failed
+                .into_iter()
+                .map(|(folder, why)| {
+                    format!("{folder}: {why}{hint}; its local copy is left as it was and not read")
+                })
+                .collect();
+            if report.listed == 0 {
+                failures.push(format!("{name}: no objects have this prefix"));
+            }
+            (report.files, failures)
+        }
+        Err(e) => (Vec::new(), vec![format!("{e}{hint}")]),
     }
 }
 

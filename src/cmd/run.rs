@@ -32,13 +32,14 @@ use super::serve::{bind, spawn_background, stop_flag};
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The folder your exports land in (read recursively; hidden files skipped), or
-    /// s3://BUCKET/PREFIX, or bq://PROJECT.DATASET.TABLE (a GCP billing export table),
-    /// fetched into the data directory at every scan.
+    /// s3://BUCKET/PREFIX, az://ACCOUNT/CONTAINER/PREFIX (Azure exports in Blob
+    /// Storage), or bq://PROJECT.DATASET.TABLE (a GCP billing export table), fetched into
+    /// the data directory at every scan.
     #[arg(long, value_name = "DIR")]
     input: PathBuf,
     /// Seconds between scans of the input. A file is read once it is unchanged across two
     /// scans, so files still being written are not read half-way. Default: 2 for a folder,
-    /// 60 for S3 (each scan lists the prefix: one request per 1,000 objects), 3600 for
+    /// 60 for S3 and Blob Storage (each scan lists the prefix), 3600 for
     /// BigQuery (each scan queries the current and the previous invoice month).
     #[arg(long, value_name = "S")]
     poll_seconds: Option<u64>,
@@ -113,7 +114,7 @@ pub fn run(args: RunArgs, data_dir: &Path, config: &Config) -> Result<std::proce
     let source = Source::new(&args.input, data_dir)?;
     let poll_seconds = args.poll_seconds.unwrap_or(match &source {
         Source::Folder(_) => 2,
-        Source::Remote(Remote::S3 { .. }) => 60,
+        Source::Remote(Remote::S3 { .. } | Remote::Blob { .. }) => 60,
         Source::Remote(Remote::BigQuery { .. }) => 3600,
     });
     let serving = !args.once && !args.no_serve;

@@ -90,6 +90,7 @@
 
 mod classify;
 mod columns;
+pub mod fetch;
 mod normalize;
 mod view;
 

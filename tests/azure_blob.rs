@@ -1,0 +1,284 @@
+//! `burnrate ingest az://...` against an HTTP fake of the Blob service's REST API on
+//! loopback: `List Blobs` in pages (markers), blob downloads, and a SAS that must come with
+//! every request (a wrong one is answered as the service answers it).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use common::{csv_rows, data, dec};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+const SAS: &str = "sv=2022-11-02&ss=b&srt=co&sp=rl&se=2030-01-01T00%3A00%3A00Z&sig=abc%2Bdef%3D";
+/// Blobs per page of the listing.
+const PAGE: usize = 1;
+
+#[derive(Default)]
+struct Fake {
+    /// Blob name → (bytes, Last-Modified as the service writes it).
+    blobs: Mutex<BTreeMap<String, (Vec<u8>, String)>>,
+    /// Listing requests seen (their markers).
+    markers: Mutex<Vec<String>>,
+}
+
+fn query_map(q: &Option<String>) -> BTreeMap<String, String> {
+    q.as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| {
+            let v = url_decode(v);
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+fn url_decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The SAS's own parameters must arrive as they were given (not re-encoded).
+fn sas_ok(q: &Option<String>) -> bool {
+    q.as_deref().is_some_and(|q| q.ends_with(SAS))
+}
+
+fn refused() -> axum::response::Response {
+    (
+        StatusCode::FORBIDDEN,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthenticationFailed</Code><Message>Server failed to authenticate the request.</Message></Error>",
+    )
+        .into_response()
+}
+
+async fn container(
+    State(fake): State<Arc<Fake>>,
+    Path(container): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    if !sas_ok(&q) {
+        return refused();
+    }
+    assert!(headers.get("x-ms-version").is_some());
+    let params = query_map(&q);
+    assert_eq!(container, "exports");
+    assert_eq!(params.get("restype").map(String::as_str), Some("container"));
+    assert_eq!(params.get("comp").map(String::as_str), Some("list"));
+    let prefix = params.get("prefix").cloned().unwrap_or_default();
+    let marker = params.get("marker").cloned().unwrap_or_default();
+    fake.markers.lock().expect("lock").push(marker.clone());
+    let blobs = fake.blobs.lock().expect("lock");
+    let names: Vec<&String> = blobs
+        .keys()
+        .filter(|n| n.starts_with(&prefix) && n.as_str() > marker.as_str())
+        .collect();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"http://x/\" ContainerName=\"{container}\"><Prefix>{prefix}</Prefix><Blobs>"
+    );
+    for name in names.iter().take(PAGE) {
+        let (bytes, modified) = &blobs[*name];
+        xml += &format!(
+            "<Blob><Name>{name}</Name><Properties><Last-Modified>{modified}</Last-Modified><Etag>0x1</Etag><Content-Length>{}</Content-Length><BlobType>BlockBlob</BlobType></Properties><Metadata /></Blob>",
+            bytes.len()
+        );
+    }
+    xml += "</Blobs>";
+    if names.len() > PAGE {
+        xml += &format!("<NextMarker>{}</NextMarker>", names[PAGE - 1]);
+    } else {
+        xml += "<NextMarker />";
+    }
+    xml += "</EnumerationResults>";
+    (StatusCode::OK, xml).into_response()
+}
+
+async fn blob(
+    State(fake): State<Arc<Fake>>,
+    Path((_, name)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> axum::response::Response {
+    if !sas_ok(&q) {
+        return refused();
+    }
+    match fake.blobs.lock().expect("lock").get(&name) {
+        Some((bytes, _)) => (StatusCode::OK, bytes.clone()).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "<Error><Code>BlobNotFound</Code></Error>",
+        )
+            .into_response(),
+    }
+}
+
+fn serve(fake: Arc<Fake>) -> String {
+    let app = axum::Router::new()
+        .route("/devstoreaccount1/{container}", get(container))
+        .route("/devstoreaccount1/{container}/{*name}", get(blob))
+        .with_state(fake);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(10)).expect("address");
+    format!("http://{addr}/devstoreaccount1")
+}
+
+/// The plain sum of the `Cost` column, each cell rounded to 15 places (half away from
+/// zero), as the pipeline keeps money (README: amounts past 15 places are rounded).
+fn cost_sum(file: &std::path::Path) -> Decimal {
+    csv_rows(file)
+        .iter()
+        .map(|r| dec(&r["Cost"]).round_dp_with_strategy(15, RoundingStrategy::MidpointAwayFromZero))
+        .sum()
+}
+
+fn burnrate(
+    endpoint: &str,
+    sas: &str,
+    data_dir: &std::path::Path,
+    args: &[&str],
+) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("AZURE_STORAGE_BLOB_ENDPOINT", endpoint)
+        .env("AZURE_STORAGE_SAS_TOKEN", sas)
+        .env_remove("AZURE_STORAGE_TOKEN")
+        .output()
+        .expect("run burnrate");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_azure_export_in_blob_storage_is_mirrored_and_read() {
+    // A real EA actual-cost export (the FinOps toolkit's sample), delivered as a scheduled
+    // export writes it: <export>/<period>/<run id>/part_0_0001.csv, beside another export.
+    let file = data("azure/ea-actual/finops-toolkit__EA_ActualCost_Small.csv");
+    let bytes = std::fs::read(&file).expect("read");
+    let fake = Arc::new(Fake::default());
+    {
+        let mut blobs = fake.blobs.lock().expect("lock");
+        let t = "Tue, 05 Mar 2024 10:00:00 GMT".to_string();
+        blobs.insert(
+            "cost/daily-actual/20230901-20230930/run-1/part_0_0001.csv".into(),
+            (bytes.clone(), t.clone()),
+        );
+        blobs.insert("other/readme.txt".into(), (b"not this".to_vec(), t));
+    }
+    let endpoint = serve(fake.clone());
+    let store = tempfile::tempdir().expect("tempdir");
+    let address = "az://devstoreaccount1/exports/cost/";
+    let (code, out, err) = burnrate(
+        &endpoint,
+        &format!("?{SAS}"),
+        store.path(),
+        &["ingest", address],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains(&format!("{address}: 1 objects, 1 downloaded")),
+        "{err}"
+    );
+    let mirrored = store.path().join(
+        "azure/devstoreaccount1/exports/cost/daily-actual/20230901-20230930/run-1/part_0_0001.csv",
+    );
+    assert_eq!(std::fs::read(mirrored).expect("mirror"), bytes);
+
+    let total = || {
+        let (code, out, err) = burnrate(
+            &endpoint,
+            SAS,
+            store.path(),
+            &[
+                "summary",
+                "--from",
+                "2000-01-01",
+                "--to",
+                "2030-12-31",
+                "--scope",
+                "all",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        let doc: serde_json::Value = serde_json::from_str(&out).expect("summary");
+        assert_eq!(doc["currency"], "USD", "{doc}");
+        dec(doc["total_cost"].as_str().expect("one currency"))
+    };
+    assert_eq!(total(), cost_sum(&file));
+
+    // A second export's blob under the prefix: the listing takes two pages now.
+    fake.blobs.lock().expect("lock").insert(
+        "cost/daily-actual/20230901-20230930/run-1/part_0_0002.csv".into(),
+        (
+            std::fs::read_to_string(&file)
+                .expect("read")
+                .lines()
+                .next()
+                .map(|h| format!("{h}\n"))
+                .unwrap_or_default()
+                .into_bytes(),
+            "Tue, 05 Mar 2024 10:00:00 GMT".into(),
+        ),
+    );
+    fake.markers.lock().expect("lock").clear();
+    let (code, _, err) = burnrate(&endpoint, SAS, store.path(), &["ingest", address]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 objects, 1 downloaded"), "{err}");
+    assert_eq!(
+        *fake.markers.lock().expect("lock"),
+        [
+            "",
+            "cost/daily-actual/20230901-20230930/run-1/part_0_0001.csv"
+        ]
+    );
+    assert_eq!(total(), cost_sum(&file), "a header-only part adds nothing");
+
+    // A wrong SAS: the service's own words, exit status 1.
+    let (code, out, _) = burnrate(&endpoint, "sig=wrong", store.path(), &["ingest", address]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("HTTP 403: AuthenticationFailed: Server failed to authenticate"),
+        "{out}"
+    );
+}
