@@ -73,6 +73,11 @@ pub(crate) struct Tally {
     samples: Vec<MetricSample>,
     writer: Option<Box<dyn Write>>,
     write_error: Option<std::io::Error>,
+    /// With `--records`: the cost records of the folder being read, held until its
+    /// delivery is stored (then written out) or refused (then dropped), so the records
+    /// output never holds what the store does not. A file on disk, since a folder can
+    /// give millions of records.
+    spool: Option<Spool>,
     /// The delivery being read (one per folder of files): the files read whole so far.
     preparer: Preparer,
     /// The file being read, kept apart until it is read to its end.
@@ -108,6 +113,7 @@ impl Tally {
             totals: Vec::new(),
             metrics: 0,
             samples: Vec::new(),
+            spool: writer.as_ref().map(|_| Spool::default()),
             writer,
             write_error: None,
             preparer: Preparer::default(),
@@ -120,20 +126,38 @@ impl Tally {
     fn start_file(&mut self) {
         self.file = Preparer::default();
         self.before_file = (self.totals.clone(), self.metrics);
+        if let Some(spool) = self.spool.as_mut() {
+            spool.file_start = spool.len;
+        }
     }
 
-    /// The file was read to its end: its records join the folder's delivery.
+    /// The file was read to its end: its records join the folder's delivery, and its
+    /// metric samples (stored file by file, whatever becomes of the folder) go out with
+    /// `--records`.
     fn keep_file(&mut self) {
         self.preparer.absorb(std::mem::take(&mut self.file));
+        if self.writer.is_some() {
+            let samples = std::mem::take(&mut self.samples);
+            for sample in &samples {
+                self.write_out(sample);
+            }
+            self.samples = samples;
+        }
     }
 
-    /// The file failed: everything it gave is left out (the records written with
-    /// `--records` excepted), as if it had not been read.
+    /// The file failed: everything it gave is left out, its `--records` lines too, as if
+    /// it had not been read.
     fn drop_file(&mut self) -> LeftOut {
         let file = std::mem::take(&mut self.file);
         let nothing = file.records() == 0 && self.samples.is_empty();
         (self.totals, self.metrics) = std::mem::take(&mut self.before_file);
         self.samples.clear();
+        if let Some(spool) = self.spool.as_mut() {
+            let to = spool.file_start;
+            if let Err(e) = spool.truncate(to) {
+                self.write_error.get_or_insert(e);
+            }
+        }
         LeftOut {
             records: file.records(),
             restates: file.restates(),
@@ -141,7 +165,35 @@ impl Tally {
         }
     }
 
+    /// Ends the folder being read: with `stored`, its delivery was stored (or, in a dry
+    /// run, would be) and its records are written out; otherwise they are dropped.
+    fn end_folder(&mut self, stored: bool) {
+        let Some(spool) = self.spool.as_mut() else {
+            return;
+        };
+        let result = match (stored, self.writer.as_mut()) {
+            (true, Some(w)) => spool.drain_into(w),
+            _ => spool.truncate(0),
+        };
+        if let Err(e) = result {
+            self.write_error.get_or_insert(e);
+        }
+    }
+
+    /// Writes one JSON line to the spool (cost records, which wait for their delivery).
     fn write<T: serde::Serialize>(&mut self, value: &T) {
+        if self.write_error.is_some() {
+            return;
+        }
+        if let Some(spool) = self.spool.as_mut()
+            && let Err(e) = spool.write_line(value)
+        {
+            self.write_error = Some(e);
+        }
+    }
+
+    /// Writes one JSON line straight to the `--records` output.
+    fn write_out<T: serde::Serialize>(&mut self, value: &T) {
         if self.write_error.is_some() {
             return;
         }
@@ -153,6 +205,59 @@ impl Tally {
                 self.write_error = Some(e);
             }
         }
+    }
+}
+
+/// JSON lines held in an unnamed temporary file until their folder's fate is known.
+#[derive(Default)]
+struct Spool {
+    file: Option<BufWriter<File>>,
+    /// Bytes written so far.
+    len: u64,
+    /// `len` when the file being read started.
+    file_start: u64,
+}
+
+impl Spool {
+    fn write_line<T: serde::Serialize>(&mut self, value: &T) -> std::io::Result<()> {
+        let w = match self.file.as_mut() {
+            Some(w) => w,
+            None => self.file.insert(BufWriter::new(tempfile::tempfile()?)),
+        };
+        let mut line = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        w.write_all(&line)?;
+        self.len += line.len() as u64;
+        Ok(())
+    }
+
+    /// Forgets everything past the first `len` bytes.
+    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        if let Some(w) = self.file.as_mut()
+            && len < self.len
+        {
+            w.flush()?;
+            w.get_mut().set_len(len)?;
+            w.get_mut().seek(SeekFrom::Start(len))?;
+        }
+        self.len = self.len.min(len);
+        self.file_start = self.file_start.min(len);
+        Ok(())
+    }
+
+    /// Copies everything held to `out` and empties the spool.
+    fn drain_into(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        if let Some(w) = self.file.as_mut()
+            && self.len > 0
+        {
+            w.flush()?;
+            let f = w.get_mut();
+            f.seek(SeekFrom::Start(0))?;
+            std::io::copy(&mut (&mut *f).take(self.len), out)?;
+        }
+        self.truncate(0)
     }
 }
 
@@ -184,7 +289,6 @@ impl Emit for Tally {
 
     fn metric(&mut self, sample: MetricSample) {
         self.metrics += 1;
-        self.write(&sample);
         self.samples.push(sample);
     }
 }
@@ -275,7 +379,13 @@ pub fn run(
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
-        ReportFormat::Table => print_table(&reports, &failures, &tally, args.show_errors),
+        ReportFormat::Table => {
+            let to_stderr = args
+                .records
+                .as_deref()
+                .is_some_and(|p| p.as_os_str() == "-");
+            print_table(&reports, &failures, &tally, args.show_errors, to_stderr)
+        }
     }
     if !stored.is_empty() {
         eprintln!("store: {}", data_dir.display());
@@ -288,9 +398,15 @@ pub fn run(
     })
 }
 
-fn print_table(reports: &[FileReport], failures: &[String], tally: &Tally, show: usize) {
+fn print_table(
+    reports: &[FileReport],
+    failures: &[String],
+    tally: &Tally,
+    show: usize,
+    to_stderr: bool,
+) {
     // The report goes to stderr when records go to stdout, so the two never mix.
-    let mut out: Box<dyn Write> = if tally.writer.is_some() {
+    let mut out: Box<dyn Write> = if to_stderr {
         Box::new(std::io::stderr())
     } else {
         Box::new(std::io::stdout())
@@ -477,6 +593,7 @@ pub(crate) fn ingest_files(
                  stored before (fix or remove the file and read the folder again)",
                 folder.display()
             ));
+            tally.end_folder(false);
             continue;
         }
         let (records, prepared) = (preparer.records(), preparer.finish());
@@ -508,6 +625,7 @@ pub(crate) fn ingest_files(
             eprintln!("stored {line}");
             out.stored.push(line);
         }
+        tally.end_folder(true);
     }
     Ok(out)
 }
