@@ -20,7 +20,8 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "burnrate", version, about, long_about = None)]
 struct Cli {
-    /// The embedded store's directory (created when missing).
+    /// The embedded store's directory (`ingest`, `run` and `demo` create it when missing;
+    /// `summary` and `serve` need one that holds a store).
     #[arg(
         long,
         global = true,

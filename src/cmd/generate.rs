@@ -31,6 +31,14 @@ pub struct GenerateArgs {
     /// Skip the per-minute metrics (billing files and truth only).
     #[arg(long)]
     no_metrics: bool,
+    /// generate writes files only: the global `--data-dir` and `--config` do not apply.
+    /// These stand in for them here (a subcommand's own argument keeps clap from adding
+    /// the global one), so `generate --help` does not list them; given anyway (a script
+    /// that passes `--data-dir` to every command), they are ignored.
+    #[arg(long = "data-dir", hide = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[arg(long = "config", hide = true, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 pub fn run(args: GenerateArgs) -> Result<std::process::ExitCode> {
