@@ -31,7 +31,12 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 30, value_name = "N")]
     days: u32,
     /// First UTC day generated.
-    #[arg(long, default_value = "2024-03-01", value_name = "DATE")]
+    #[arg(
+        long,
+        default_value = "2024-03-01",
+        value_name = "DATE",
+        value_parser = super::utc_day
+    )]
     start: NaiveDate,
     /// Timely worker threads for the pipeline.
     #[arg(value_parser = super::at_least_one, long, default_value_t = 1, value_name = "N")]

@@ -26,7 +26,12 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 42, value_name = "K")]
     seed: u64,
     /// First UTC day (YYYY-MM-DD).
-    #[arg(long, default_value = "2024-03-01", value_name = "DATE")]
+    #[arg(
+        long,
+        default_value = "2024-03-01",
+        value_name = "DATE",
+        value_parser = super::utc_day
+    )]
     start: NaiveDate,
     /// Skip the per-minute metrics (billing files and truth only).
     #[arg(long)]
