@@ -471,3 +471,26 @@ fn records_of_files_that_are_not_stored_are_left_out() {
         "only a.csv's records"
     );
 }
+
+/// `row N` in a rejection is the Nth data row under the header, not the file line: a
+/// quoted cell with line breaks in an earlier row moves the line, not the row number.
+#[test]
+fn a_rejected_row_is_named_by_its_data_row_not_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("cost.csv");
+    // Data row 1 holds a meter name over three lines; data row 3 (file line 6) is bad.
+    std::fs::write(
+        &file,
+        "SubscriptionId,Date,MeterCategory,CostInBillingCurrency,BillingCurrency\n\
+         sub-1,2024-03-05,\"Virtual\nMachines\nv2\",1.25,USD\n\
+         sub-1,2024-03-05,Storage,2.50,USD\n\
+         sub-1,2024-03-05,Storage,two,USD\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = burnrate(&["ingest", "--dry-run", file.to_str().expect("path")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("cost.csv row 3 column \"CostInBillingCurrency\""),
+        "{stdout}"
+    );
+}

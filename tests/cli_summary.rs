@@ -354,3 +354,34 @@ fn the_summary_table_aligns_long_service_names() {
     assert!(ends.iter().all(|&e| e == ends[0]), "{table}");
     assert!(table.contains(long), "{table}");
 }
+
+/// A real Azure EA export holds a cost with 16 decimal places (0.4838709677419368): the
+/// stored total is the plain sum of the file's `Cost` column with each cell first rounded
+/// to 15 places, half away from zero, as the README says.
+#[test]
+fn stored_amounts_keep_fifteen_decimal_places() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let file = common::data("azure/ea-actual/finops-toolkit__EA_ActualCost_Small.csv");
+    let rows = common::csv_rows(&file);
+    assert!(rows.iter().any(|r| r["Cost"] == "0.4838709677419368"));
+    let want: Decimal = rows
+        .iter()
+        .map(|r| {
+            dec(&r["Cost"])
+                .round_dp_with_strategy(15, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        })
+        .sum();
+    assert_ne!(
+        want,
+        common::csv_column_sum(&file, "Cost"),
+        "the file needs rounding"
+    );
+    common::burnrate_ok(&store, &["ingest", file.to_str().expect("path")]);
+    let v = summary_all(&store, "billed");
+    assert_eq!(
+        dec(v["total_cost"].as_str().expect("one currency")),
+        want,
+        "{v}"
+    );
+}
