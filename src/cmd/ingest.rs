@@ -507,25 +507,27 @@ pub(crate) fn ingest_files(
         // first row, empty, a Parquet file without its footer): it may hold a part of a
         // period the other files restate.
         let mut unknown = None;
-        for file in files {
+        for file in files.iter().copied() {
             tally.start_file();
             match ingest_path(file, opts, tally) {
-                Ok(report) => match check_copy(engine.as_deref(), file, tally, &fingerprints)? {
-                    Ok(mine) => {
-                        fingerprints.extend(mine);
-                        tally.keep_file();
-                        read.push(report.file.clone());
-                        out.reports.push(report);
+                Ok(report) => {
+                    match check_copy(engine.as_deref(), file, tally, &fingerprints, &files)? {
+                        Ok(mine) => {
+                            fingerprints.extend(mine);
+                            tally.keep_file();
+                            read.push(report.file.clone());
+                            out.reports.push(report);
+                        }
+                        Err(why) => {
+                            let left = tally.drop_file();
+                            out.failures.push(format!(
+                                "{}: not stored ({} records): {why}",
+                                file.display(),
+                                left.records
+                            ));
+                        }
                     }
-                    Err(why) => {
-                        let left = tally.drop_file();
-                        out.failures.push(format!(
-                            "{}: not stored ({} records): {why}",
-                            file.display(),
-                            left.records
-                        ));
-                    }
-                },
+                }
                 Err(e) => {
                     let left = tally.drop_file();
                     let mut line = e.to_string();
@@ -635,13 +637,18 @@ pub(crate) fn ingest_files(
 /// source it gives, or, as the inner error, why it must not be delivered: the same bytes
 /// are already stored, or read earlier in this delivery, under another path, and as
 /// additive files add to each other, the copy would count the same costs twice. The
-/// same path again is a re-read, which replaces what it gave. Without an engine (a dry
-/// run) or for restating files, nothing is checked.
+/// same path again is a re-read, which replaces what it gave. A stored fingerprint whose
+/// file is one of this delivery's (`folder_files`) and holds other bytes now does not
+/// count: that file is re-read in this delivery with its new content, before or after
+/// this one, so the stored content is stored nowhere once the delivery is in (whatever
+/// the order the files are read in). Without an engine (a dry run) or for restating
+/// files, nothing is checked.
 fn check_copy(
     engine: Option<&Engine>,
     file: &Path,
     tally: &Tally,
     pending: &[(String, Fingerprint)],
+    folder_files: &[&PathBuf],
 ) -> Result<std::result::Result<Vec<(String, Fingerprint)>, String>> {
     let sources = tally.file.additive_sources();
     let Some(engine) = engine else {
@@ -668,6 +675,7 @@ fn check_copy(
             .additive_source_with(&fp)
             .with_context(|| format!("looking up the fingerprint of {}", file.display()))?
             && other != *source
+            && !rewritten_in_delivery(&other, &fp, folder_files)
         {
             return Ok(Err(format!(
                 "its content is identical to {other}, already stored; a copy of an additive \
@@ -677,6 +685,16 @@ fn check_copy(
         }
     }
     Ok(Ok(sources.into_iter().map(|s| (s, fp)).collect()))
+}
+
+/// Whether `source` (a stored additive file, by canonical path) is one of `folder_files`
+/// and now holds bytes other than `fp`: re-read in the same delivery, it stops storing
+/// the content `fp` names.
+fn rewritten_in_delivery(source: &str, fp: &Fingerprint, folder_files: &[&PathBuf]) -> bool {
+    folder_files.iter().any(|f| {
+        std::fs::canonicalize(f).is_ok_and(|c| c.display().to_string() == source)
+            && sha256_file(f).is_ok_and(|now| now != *fp)
+    })
 }
 
 /// The SHA-256 of a file's bytes.
