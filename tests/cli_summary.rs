@@ -385,3 +385,23 @@ fn stored_amounts_keep_fifteen_decimal_places() {
         "{v}"
     );
 }
+
+/// `demo` on a data directory that holds someone's own store (not a demo's) refuses
+/// before generating anything, so the generated bills never mix into real ones.
+#[test]
+fn demo_refuses_a_store_that_is_not_the_demos() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let input = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    common::burnrate_ok(&store, &["ingest", input.to_str().expect("path")]);
+    let before = summary_all(&store, "billed");
+    let out = common::burnrate(&store, &["demo", "--no-serve", "--days", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not the demo's") && err.contains("--data-dir"),
+        "{err}"
+    );
+    assert!(!store.join("demo-input").exists());
+    assert_eq!(summary_all(&store, "billed"), before);
+}
