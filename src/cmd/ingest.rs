@@ -590,9 +590,10 @@ pub(crate) fn ingest_files(
             // The period's delivery would lack what the broken file holds and replace the
             // whole period with the rest: keep the previous delivery instead.
             out.failures.push(format!(
-                "the delivery from {} is not stored: {file} could not be read to its end, \
-                 and a delivery replaces its whole billing period; the period keeps what was \
-                 stored before (fix or remove the file and read the folder again)",
+                "the delivery from {} is not stored: {file} in it failed (see above), and \
+                 the files of a folder are one delivery, which replaces its whole billing \
+                 period; the period keeps what was stored before (fix or remove the file, or \
+                 move unrelated files to a folder of their own, and read the folder again)",
                 folder.display()
             ));
             tally.end_folder(false);
