@@ -226,3 +226,53 @@ fn a_stop_signal_closes_the_store_and_exits_zero() {
     assert!(err.contains("closed cleanly"), "{err}");
     assert_eq!(march_total(&store), Some(dec("0.50")));
 }
+
+/// `run --input .` and `ingest .` in a folder of exports that also holds the default
+/// data directory (`./burnrate-data`) read the exports, not the store: no FAILED line for
+/// `burnrate.redb`, exit 0, and a second pass adds nothing.
+#[test]
+fn the_input_folder_may_hold_the_data_directory() {
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(work.path().join("gcp")).expect("mkdir");
+    let export = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    std::fs::copy(&export, work.path().join("gcp/export.csv")).expect("copy");
+    let want = common::csv_column_sum(&export, "cost");
+    let total = || {
+        let out = bin()
+            .current_dir(work.path())
+            .args([
+                "summary",
+                "--scope",
+                "all",
+                "--from",
+                "2022-08-01",
+                "--to",
+                "2022-08-31",
+            ])
+            .output()
+            .expect("summary");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["total_cost"].as_str().map(dec)
+    };
+    for args in [
+        vec!["run", "--input", ".", "--once", "--no-serve"],
+        vec!["run", "--input", ".", "--once", "--no-serve"],
+        vec!["ingest", "."],
+    ] {
+        let out = bin()
+            .current_dir(work.path())
+            .env_remove("BURNRATE_DATA_DIR")
+            .args(&args)
+            .output()
+            .expect("run burnrate");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
+        assert!(!text.contains("FAILED"), "{args:?}: {text}");
+        assert!(work.path().join("burnrate-data/burnrate.redb").is_file());
+        assert_eq!(total(), Some(want), "{args:?}: {text}");
+    }
+}

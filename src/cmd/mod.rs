@@ -54,6 +54,15 @@ pub fn currency_code(s: &str) -> Result<String, String> {
 mod tests {
     use super::{currency_code, provider_code, utc_day};
 
+    /// Input folders skip burnrate's own data directories by the store file's name.
+    #[test]
+    fn the_ingest_crate_knows_the_store_file_name() {
+        assert_eq!(
+            burnrate_ingest::STORE_FILE,
+            burnrate_sink::embedded::FILE_NAME
+        );
+    }
+
     #[test]
     fn a_day_is_a_real_calendar_date() {
         assert_eq!(
