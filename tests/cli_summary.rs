@@ -289,6 +289,11 @@ fn bad_flags_name_the_flag_and_what_it_takes() {
             "calendar date written YYYY-MM-DD",
         ),
         (
+            vec!["summary", "--from", "2999-01-01"],
+            "--from 2999-01-01",
+            "default --to",
+        ),
+        (
             vec!["summary", "--provider", "ibm"],
             "--provider",
             "expected one of aws, azure, gcp, oci, other",

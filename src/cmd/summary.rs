@@ -71,10 +71,15 @@ enum Format {
 }
 
 pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
-    if let (Some(from), Some(to)) = (args.from, args.to)
-        && to < from
-    {
-        bail!("--to {to} is before --from {from}");
+    if let Some(from) = args.from {
+        match args.to {
+            Some(to) if to < from => bail!("--to {to} is before --from {from}"),
+            None if today_utc() < from => bail!(
+                "--from {from} is after today ({}, the default --to); pass --to as well",
+                today_utc()
+            ),
+            _ => {}
+        }
     }
     let (start, end) =
         date_range(args.from, args.to, today_utc()).map_err(|e| anyhow!(e.0.detail))?;
