@@ -276,3 +276,40 @@ fn the_input_folder_may_hold_the_data_directory() {
         assert_eq!(total(), Some(want), "{args:?}: {text}");
     }
 }
+
+/// A pass that reads a folder with a file that is refused (a byte copy of another) says
+/// how many of the folder's files were read, then names the one that failed.
+#[test]
+fn a_pass_counts_the_files_it_could_not_read() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    std::fs::create_dir_all(&input).expect("mkdir");
+    let export = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    std::fs::copy(&export, input.join("export.csv")).expect("copy");
+    std::fs::copy(&export, input.join("export (1).csv")).expect("copy");
+    let rows = common::csv_rows(&export).len();
+    let out = bin()
+        .arg("--data-dir")
+        .arg(work.path().join("store"))
+        .args([
+            "run",
+            "--once",
+            "--no-serve",
+            "--poll-seconds",
+            "1",
+            "--input",
+        ])
+        .arg(&input)
+        .output()
+        .expect("run burnrate");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("read 1 of 2 file(s), {rows} rows")),
+        "{err}"
+    );
+    assert!(
+        err.contains("FAILED") && err.contains("export (1).csv"),
+        "{err}"
+    );
+}
