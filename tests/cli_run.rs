@@ -313,3 +313,43 @@ fn a_pass_counts_the_files_it_could_not_read() {
         "{err}"
     );
 }
+
+/// `ingest` on a store that `run` is writing is refused, and the message says what to
+/// do instead: put the file into the folder `run` watches.
+#[test]
+fn ingest_beside_run_points_to_the_watched_folder() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    std::fs::create_dir_all(&input).expect("mkdir");
+    let store = work.path().join("store");
+    let _run = Killed(
+        bin()
+            .arg("--data-dir")
+            .arg(&store)
+            .args(["run", "--no-serve", "--input"])
+            .arg(&input)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn run"),
+    );
+    let file = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    let start = Instant::now();
+    loop {
+        let out = bin()
+            .arg("--data-dir")
+            .arg(&store)
+            .arg("ingest")
+            .arg(&file)
+            .output()
+            .expect("ingest");
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains("being written by another burnrate process") {
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert!(err.contains("into the folder it watches"), "{err}");
+            break;
+        }
+        // Until `run` has opened the store, `ingest` may get there first.
+        assert!(start.elapsed() < Duration::from_secs(30), "{err}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
