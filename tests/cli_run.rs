@@ -332,8 +332,16 @@ fn ingest_beside_run_points_to_the_watched_folder() {
             .spawn()
             .expect("spawn run"),
     );
-    let file = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    // Only `run` creates the store here: once the file is there, `run` holds it.
     let start = Instant::now();
+    while !store.join("burnrate.redb").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "run made no store"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let file = common::data("gcp/rows/koku__2022-08-01_5.csv");
     loop {
         let out = bin()
             .arg("--data-dir")
@@ -348,7 +356,7 @@ fn ingest_beside_run_points_to_the_watched_folder() {
             assert!(err.contains("into the folder it watches"), "{err}");
             break;
         }
-        // Until `run` has opened the store, `ingest` may get there first.
+        // The file may be there a moment before `run` holds the lock.
         assert!(start.elapsed() < Duration::from_secs(30), "{err}");
         std::thread::sleep(Duration::from_millis(200));
     }
