@@ -20,7 +20,8 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "burnrate", version, about, long_about = None)]
 struct Cli {
-    /// The embedded store's directory (created when missing).
+    /// The embedded store's directory (`ingest`, `run` and `demo` create it when missing;
+    /// `summary` and `serve` need one that holds a store).
     #[arg(
         long,
         global = true,
@@ -86,8 +87,26 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes, joined by `: ` as `{:#}` does, leaving out a cause that the
+/// message before it already ends with (errors that print their source and also return
+/// it as `source()`, so the OS error is not said twice).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

@@ -225,3 +225,55 @@ fn a_gcp_export_and_its_copy_in_one_folder_deliver_once() {
         "{err}"
     );
 }
+
+/// A GCP export rewritten in place and a copy of its old bytes, in one folder, read in
+/// one pass: the rewrite replaces the old content, so the copy holds content stored
+/// nowhere and is taken, as it would be on any later pass (before, it was refused on
+/// this pass and taken on the next). Reading the folder again adds nothing.
+#[test]
+fn a_copy_of_a_file_rewritten_in_the_same_delivery_is_taken_at_once() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let folder = work.path().join("export");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    // An export without credits, so the stored total is the plain sum of `cost`.
+    let export = data("gcp/rows/koku__2022-08-01_5.csv");
+    assert!(csv_rows(&export).iter().all(|r| r["credits"] == "[]"));
+    let text = std::fs::read_to_string(export).expect("read");
+    // `z.csv` sorts after `old copy.csv`, `a.csv` before it: both orders are covered.
+    for name in ["a.csv", "z.csv"] {
+        let (a, copy) = (folder.join(name), folder.join("old copy.csv"));
+        let _ = std::fs::remove_file(&copy);
+        let _ = std::fs::remove_dir_all(&store);
+        std::fs::write(&a, &text).expect("write");
+        let old_sum = csv_column_sum(&a, "cost");
+        let (code, out, err) = ingest(&store, &[&folder]);
+        assert_eq!(code, Some(0), "{out}{err}");
+
+        // The export is rewritten: its first data line gets 1000.25 more cost.
+        let rows = csv_rows(&a);
+        let first_cost = &rows[0]["cost"];
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let col = header
+            .iter()
+            .position(|h| *h == "cost")
+            .expect("cost column");
+        let mut cells: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+        assert_eq!(&cells[col], first_cost, "a plain first line");
+        cells[col] = (dec(first_cost) + dec("1000.25")).to_string();
+        lines[1] = cells.join(",");
+        std::fs::write(&a, lines.join("\n") + "\n").expect("write");
+        std::fs::write(&copy, &text).expect("write");
+        let new_sum = csv_column_sum(&a, "cost");
+        assert_eq!(new_sum, old_sum + dec("1000.25"));
+
+        let (code, out, err) = ingest(&store, &[&folder]);
+        assert_eq!(code, Some(0), "{name}: {out}{err}");
+        assert_eq!(stored_total(&store), new_sum + old_sum, "{name}");
+        let (code, out, err) = ingest(&store, &[&folder]);
+        assert_eq!(code, Some(0), "{name}: {out}{err}");
+        assert_eq!(stored_total(&store), new_sum + old_sum, "{name}");
+        std::fs::remove_file(&a).expect("rm");
+    }
+}

@@ -404,3 +404,121 @@ fn a_restated_folder_with_a_part_that_gave_nothing_keeps_the_period() {
     assert!(!stdout.contains("is not stored"), "{stdout}");
     assert_eq!(march_total(&store), dec("3.20"));
 }
+
+/// The JSON lines of `--records FILE` as values.
+fn records_in(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .expect("records file")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+/// `--records` holds what the store holds: records of a file that fails (cut short), of
+/// a copy that is refused, and of a restated folder that is not stored are left out.
+#[test]
+fn records_of_files_that_are_not_stored_are_left_out() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let cur = deliver_b12(work.path(), &store);
+
+    // A restated CUR cut mid-row: its rows before the cut were read, none is stored.
+    let mut cut = cur.clone();
+    cut.truncate(cut.trim_end().len() - 5);
+    std::fs::create_dir_all(work.path().join("cut")).expect("mkdir");
+    std::fs::write(work.path().join("cut/cur.csv"), &cut).expect("write");
+    let records = work.path().join("cut.jsonl");
+    let out = common::burnrate(
+        &store,
+        &[
+            "ingest",
+            "--records",
+            &records.display().to_string(),
+            &work.path().join("cut").display().to_string(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("left out"), "{stdout}");
+    assert_eq!(records_in(&records).len(), 0);
+    assert_eq!(march_total(&store), dec("0.50"));
+
+    // A restated folder whose second part gave nothing: the first part's record was read
+    // but the folder is not stored.
+    let mut lines = cur.lines();
+    let part1 = format!(
+        "{}\n{}\n",
+        lines.next().expect("header"),
+        lines.next().expect("row")
+    );
+    let dir = work.path().join("restated");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("cur-00001.csv"), part1).expect("write");
+    std::fs::write(dir.join("cur-00002.csv.gz"), &gzip(cur.as_bytes())[..12]).expect("write");
+    let records = work.path().join("restated.jsonl");
+    let out = common::burnrate(
+        &store,
+        &[
+            "ingest",
+            "--records",
+            &records.display().to_string(),
+            &dir.display().to_string(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("is not stored"), "{stdout}");
+    assert_eq!(records_in(&records).len(), 0);
+
+    // Two byte-identical GCP files: the copy is refused, so its records are not written;
+    // the first file's are, one per data row (a plain count with the csv crate).
+    let gcp = data("gcp/rows/koku__2022-08-01_5.csv");
+    let rows = csv_rows(&gcp).len();
+    let dir = work.path().join("gcp");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::copy(&gcp, dir.join("a.csv")).expect("copy");
+    std::fs::copy(&gcp, dir.join("b.csv")).expect("copy");
+    let records = work.path().join("gcp.jsonl");
+    let out = common::burnrate(
+        &store,
+        &[
+            "ingest",
+            "--records",
+            &records.display().to_string(),
+            &dir.display().to_string(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("identical"), "{stdout}");
+    let got = records_in(&records);
+    assert_eq!(got.len(), rows);
+    assert!(
+        got.iter().all(|r| r["x_RowRef"]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("a.csv"))),
+        "only a.csv's records"
+    );
+}
+
+/// `row N` in a rejection is the Nth data row under the header, not the file line: a
+/// quoted cell with line breaks in an earlier row moves the line, not the row number.
+#[test]
+fn a_rejected_row_is_named_by_its_data_row_not_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("cost.csv");
+    // Data row 1 holds a meter name over three lines; data row 3 (file line 6) is bad.
+    std::fs::write(
+        &file,
+        "SubscriptionId,Date,MeterCategory,CostInBillingCurrency,BillingCurrency\n\
+         sub-1,2024-03-05,\"Virtual\nMachines\nv2\",1.25,USD\n\
+         sub-1,2024-03-05,Storage,2.50,USD\n\
+         sub-1,2024-03-05,Storage,two,USD\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = burnrate(&["ingest", "--dry-run", file.to_str().expect("path")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("cost.csv row 3 column \"CostInBillingCurrency\""),
+        "{stdout}"
+    );
+}

@@ -226,3 +226,138 @@ fn a_stop_signal_closes_the_store_and_exits_zero() {
     assert!(err.contains("closed cleanly"), "{err}");
     assert_eq!(march_total(&store), Some(dec("0.50")));
 }
+
+/// `run --input .` and `ingest .` in a folder of exports that also holds the default
+/// data directory (`./burnrate-data`) read the exports, not the store: no FAILED line for
+/// `burnrate.redb`, exit 0, and a second pass adds nothing.
+#[test]
+fn the_input_folder_may_hold_the_data_directory() {
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(work.path().join("gcp")).expect("mkdir");
+    let export = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    std::fs::copy(&export, work.path().join("gcp/export.csv")).expect("copy");
+    let want = common::csv_column_sum(&export, "cost");
+    let total = || {
+        let out = bin()
+            .current_dir(work.path())
+            .args([
+                "summary",
+                "--scope",
+                "all",
+                "--from",
+                "2022-08-01",
+                "--to",
+                "2022-08-31",
+            ])
+            .output()
+            .expect("summary");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["total_cost"].as_str().map(dec)
+    };
+    for args in [
+        vec!["run", "--input", ".", "--once", "--no-serve"],
+        vec!["run", "--input", ".", "--once", "--no-serve"],
+        vec!["ingest", "."],
+    ] {
+        let out = bin()
+            .current_dir(work.path())
+            .env_remove("BURNRATE_DATA_DIR")
+            .args(&args)
+            .output()
+            .expect("run burnrate");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
+        assert!(!text.contains("FAILED"), "{args:?}: {text}");
+        assert!(work.path().join("burnrate-data/burnrate.redb").is_file());
+        assert_eq!(total(), Some(want), "{args:?}: {text}");
+    }
+}
+
+/// A pass that reads a folder with a file that is refused (a byte copy of another) says
+/// how many of the folder's files were read, then names the one that failed.
+#[test]
+fn a_pass_counts_the_files_it_could_not_read() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    std::fs::create_dir_all(&input).expect("mkdir");
+    let export = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    std::fs::copy(&export, input.join("export.csv")).expect("copy");
+    std::fs::copy(&export, input.join("export (1).csv")).expect("copy");
+    let rows = common::csv_rows(&export).len();
+    let out = bin()
+        .arg("--data-dir")
+        .arg(work.path().join("store"))
+        .args([
+            "run",
+            "--once",
+            "--no-serve",
+            "--poll-seconds",
+            "1",
+            "--input",
+        ])
+        .arg(&input)
+        .output()
+        .expect("run burnrate");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("read 1 of 2 file(s), {rows} rows")),
+        "{err}"
+    );
+    assert!(
+        err.contains("FAILED") && err.contains("export (1).csv"),
+        "{err}"
+    );
+}
+
+/// `ingest` on a store that `run` is writing is refused, and the message says what to
+/// do instead: put the file into the folder `run` watches.
+#[test]
+fn ingest_beside_run_points_to_the_watched_folder() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    std::fs::create_dir_all(&input).expect("mkdir");
+    let store = work.path().join("store");
+    let _run = Killed(
+        bin()
+            .arg("--data-dir")
+            .arg(&store)
+            .args(["run", "--no-serve", "--input"])
+            .arg(&input)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn run"),
+    );
+    // Only `run` creates the store here: once the file is there, `run` holds it.
+    let start = Instant::now();
+    while !store.join("burnrate.redb").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "run made no store"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let file = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    loop {
+        let out = bin()
+            .arg("--data-dir")
+            .arg(&store)
+            .arg("ingest")
+            .arg(&file)
+            .output()
+            .expect("ingest");
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains("being written by another burnrate process") {
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert!(err.contains("into the folder it watches"), "{err}");
+            break;
+        }
+        // The file may be there a moment before `run` holds the lock.
+        assert!(start.elapsed() < Duration::from_secs(30), "{err}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

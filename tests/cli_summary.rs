@@ -289,3 +289,149 @@ fn an_empty_summary_names_the_days_the_store_holds() {
     );
     assert!(!err.contains("hint"), "{err}");
 }
+
+/// Usage errors name the flag and say what it takes: a date that is no calendar day, a
+/// provider that is not one of the codes. And a data directory that cannot be created
+/// says its OS error once.
+#[test]
+fn bad_flags_name_the_flag_and_what_it_takes() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    for (args, flag, says) in [
+        (
+            vec!["summary", "--from", "2024-13-01"],
+            "--from",
+            "calendar date written YYYY-MM-DD",
+        ),
+        (
+            vec!["summary", "--to", "2024-02-30"],
+            "--to",
+            "calendar date written YYYY-MM-DD",
+        ),
+        (
+            vec!["demo", "--no-serve", "--start", "1 March"],
+            "--start",
+            "calendar date written YYYY-MM-DD",
+        ),
+        (
+            vec!["summary", "--from", "2999-01-01"],
+            "--from 2999-01-01",
+            "default --to",
+        ),
+        (
+            vec!["summary", "--provider", "ibm"],
+            "--provider",
+            "expected one of aws, azure, gcp, oci, other",
+        ),
+    ] {
+        let out = common::burnrate(&store, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag) && err.contains(says), "{args:?}: {err}");
+    }
+    assert!(!store.exists(), "no store is made on a usage error");
+
+    // A data directory that is a file: the OS error appears once, not twice.
+    let file = work.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    let input = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    let out = common::burnrate(&file, &["ingest", input.to_str().expect("path")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot create the data directory"), "{err}");
+    let os_error = "(os error";
+    assert_eq!(err.matches(os_error).count(), 1, "{err}");
+}
+
+/// The table keeps its columns aligned when a service name is longer than the usual
+/// width: every amount ends in the same column.
+#[test]
+fn the_summary_table_aligns_long_service_names() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let file = work.path().join("cost.csv");
+    let long = "A Service Name Much Longer Than Forty-Four Characters In All";
+    std::fs::write(
+        &file,
+        format!(
+            "SubscriptionId,Date,MeterCategory,CostInBillingCurrency,BillingCurrency\n\
+             sub-1,2024-03-05,{long},1.25,USD\n\
+             sub-1,2024-03-05,Storage,1000.5,USD\n"
+        ),
+    )
+    .expect("write");
+    common::burnrate_ok(&store, &["ingest", file.to_str().expect("path")]);
+    let table = common::burnrate_ok(
+        &store,
+        &[
+            "summary",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-31",
+            "--scope",
+            "all",
+            "--format",
+            "table",
+        ],
+    );
+    let ends: Vec<usize> = table
+        .lines()
+        .filter(|l| l.ends_with(" USD") && l.starts_with("  "))
+        .map(|l| l.len())
+        .collect();
+    assert!(ends.len() >= 4, "{table}");
+    assert!(ends.iter().all(|&e| e == ends[0]), "{table}");
+    assert!(table.contains(long), "{table}");
+}
+
+/// A real Azure EA export holds a cost with 16 decimal places (0.4838709677419368): the
+/// stored total is the plain sum of the file's `Cost` column with each cell first rounded
+/// to 15 places, half away from zero, as the README says.
+#[test]
+fn stored_amounts_keep_fifteen_decimal_places() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let file = common::data("azure/ea-actual/finops-toolkit__EA_ActualCost_Small.csv");
+    let rows = common::csv_rows(&file);
+    assert!(rows.iter().any(|r| r["Cost"] == "0.4838709677419368"));
+    let want: Decimal = rows
+        .iter()
+        .map(|r| {
+            dec(&r["Cost"])
+                .round_dp_with_strategy(15, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        })
+        .sum();
+    assert_ne!(
+        want,
+        common::csv_column_sum(&file, "Cost"),
+        "the file needs rounding"
+    );
+    common::burnrate_ok(&store, &["ingest", file.to_str().expect("path")]);
+    let v = summary_all(&store, "billed");
+    assert_eq!(
+        dec(v["total_cost"].as_str().expect("one currency")),
+        want,
+        "{v}"
+    );
+}
+
+/// `demo` on a data directory that holds someone's own store (not a demo's) refuses
+/// before generating anything, so the generated bills never mix into real ones.
+#[test]
+fn demo_refuses_a_store_that_is_not_the_demos() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let input = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    common::burnrate_ok(&store, &["ingest", input.to_str().expect("path")]);
+    let before = summary_all(&store, "billed");
+    let out = common::burnrate(&store, &["demo", "--no-serve", "--days", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not the demo's") && err.contains("--data-dir"),
+        "{err}"
+    );
+    assert!(!store.join("demo-input").exists());
+    assert_eq!(summary_all(&store, "billed"), before);
+}

@@ -615,3 +615,39 @@ fn the_manifest_plants_every_pattern_with_its_recommendation() {
         assert!(views.contains(v), "{v} in {views:?}");
     }
 }
+
+/// `generate` writes files only, so its help lists no store or config flag; the commands
+/// that use the store list `--data-dir`. A script passing `--data-dir` to every command
+/// still runs `generate`.
+#[test]
+fn generate_help_lists_only_its_own_flags() {
+    let help = |cmd: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"))
+            .args([cmd, "--help"])
+            .output()
+            .expect("run burnrate");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = help("generate");
+    assert!(text.contains("--out"), "{text}");
+    assert!(!text.contains("--data-dir"), "{text}");
+    assert!(!text.contains("--config"), "{text}");
+    for cmd in ["ingest", "run", "demo", "serve", "summary"] {
+        assert!(help(cmd).contains("--data-dir"), "{cmd}");
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("--data-dir")
+        .arg(work.path().join("store"))
+        .args(["generate", "--days", "1", "--no-metrics", "--out"])
+        .arg(work.path().join("gen"))
+        .output()
+        .expect("run burnrate");
+    assert!(out.status.success(), "{out:?}");
+    assert!(work.path().join("gen/truth.json").is_file());
+    assert!(
+        !work.path().join("store").exists(),
+        "generate opens no store"
+    );
+}

@@ -140,7 +140,10 @@ impl RawParams {
                     AppError::invalid_parameter(
                         name,
                         v,
-                        format!("{name} must be a date written YYYY-MM-DD, got {v:?}"),
+                        format!(
+                            "{name} must be a calendar date written YYYY-MM-DD (such as \
+                             2024-03-01), got {v:?}"
+                        ),
                     )
                 })
             })

@@ -44,7 +44,7 @@ mod read;
 
 pub use detect::{Container, Format};
 pub use error::{IngestError, RowError};
-pub use read::{Expanded, FileCtx, Options, expand_paths, ingest_path, run_table};
+pub use read::{Expanded, FileCtx, Options, STORE_FILE, expand_paths, ingest_path, run_table};
 pub use report::{Collected, Emit, FileReport, Out};
 
 use table::Row;

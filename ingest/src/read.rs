@@ -470,10 +470,11 @@ pub struct Expanded {
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Expanded, IngestError> {
     let mut files = Vec::new();
     let mut unreadable = Vec::new();
+    let mut skipped = Vec::new();
     for p in paths {
         let listed = std::fs::metadata(p).map_err(io_error(p)).and_then(|meta| {
             if meta.is_dir() {
-                walk(p, &mut files)
+                walk(p, &mut files, &mut skipped)
             } else {
                 files.push(p.clone());
                 Ok(())
@@ -483,7 +484,8 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Expanded, IngestError> {
             unreadable.push(e.to_string());
         }
     }
-    let notes = aws_cur::leave_to_manifests(&mut files);
+    let mut notes = skipped;
+    notes.extend(aws_cur::leave_to_manifests(&mut files));
     Ok(Expanded {
         files,
         notes,
@@ -491,7 +493,15 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Expanded, IngestError> {
     })
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
+/// The name of the store file in a burnrate data directory (`burnrate_sink`'s
+/// `embedded::FILE_NAME`; the binary checks the two agree).
+pub const STORE_FILE: &str = "burnrate.redb";
+
+/// Lists the files under `dir`, leaving out hidden ones and burnrate's own data
+/// directories: a folder holding a store (`run --input .` with the default
+/// `./burnrate-data`) is the store and its demo data, not exports (noted in `skipped`).
+/// The store file itself is left out too when `dir` is the data directory.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, skipped: &mut Vec<String>) -> Result<(), IngestError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io_error(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -504,7 +514,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            walk(&p, out)?;
+            if p.join(STORE_FILE).is_file() {
+                skipped.push(format!(
+                    "{} is not read: it is a burnrate data directory (it holds {STORE_FILE})",
+                    p.display()
+                ));
+                continue;
+            }
+            walk(&p, out, skipped)?;
+        } else if p.file_name().is_some_and(|n| n == STORE_FILE) {
+            continue;
         } else {
             out.push(p);
         }

@@ -31,7 +31,12 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 30, value_name = "N")]
     days: u32,
     /// First UTC day generated.
-    #[arg(long, default_value = "2024-03-01", value_name = "DATE")]
+    #[arg(
+        long,
+        default_value = "2024-03-01",
+        value_name = "DATE",
+        value_parser = super::utc_day
+    )]
     start: NaiveDate,
     /// Timely worker threads for the pipeline.
     #[arg(value_parser = super::at_least_one, long, default_value_t = 1, value_name = "N")]
@@ -47,6 +52,15 @@ pub fn run(args: DemoArgs, data_dir: &Path, config: &Config) -> Result<std::proc
     let gen_dir = data_dir.join("demo-input");
     let input = gen_dir.join("data");
     let truth = gen_dir.join("truth.json");
+    // A store there without the demo's data is someone's own (BURNRATE_DATA_DIR set for
+    // real exports): the generated bills would be mixed into it for good.
+    anyhow::ensure!(
+        truth.exists() || !data_dir.join(burnrate_sink::embedded::FILE_NAME).exists(),
+        "{} holds a store that is not the demo's (it has no demo-input/truth.json); the \
+         demo would add its generated bills to it. Pass another --data-dir, such as \
+         --data-dir burnrate-demo",
+        data_dir.display()
+    );
     if truth.exists() {
         same_demo(&truth, &args)?;
         eprintln!("using the demo data already in {}", gen_dir.display());

@@ -26,11 +26,24 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 42, value_name = "K")]
     seed: u64,
     /// First UTC day (YYYY-MM-DD).
-    #[arg(long, default_value = "2024-03-01", value_name = "DATE")]
+    #[arg(
+        long,
+        default_value = "2024-03-01",
+        value_name = "DATE",
+        value_parser = super::utc_day
+    )]
     start: NaiveDate,
     /// Skip the per-minute metrics (billing files and truth only).
     #[arg(long)]
     no_metrics: bool,
+    /// generate writes files only: the global `--data-dir` and `--config` do not apply.
+    /// These stand in for them here (a subcommand's own argument keeps clap from adding
+    /// the global one), so `generate --help` does not list them; given anyway (a script
+    /// that passes `--data-dir` to every command), they are ignored.
+    #[arg(long = "data-dir", hide = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[arg(long = "config", hide = true, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 pub fn run(args: GenerateArgs) -> Result<std::process::ExitCode> {

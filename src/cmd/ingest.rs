@@ -75,6 +75,11 @@ pub(crate) struct Tally {
     samples: Vec<MetricSample>,
     writer: Option<Box<dyn Write>>,
     write_error: Option<std::io::Error>,
+    /// With `--records`: the cost records of the folder being read, held until its
+    /// delivery is stored (then written out) or refused (then dropped), so the records
+    /// output never holds what the store does not. A file on disk, since a folder can
+    /// give millions of records.
+    spool: Option<Spool>,
     /// The delivery being read (one per folder of files): the files read whole so far.
     preparer: Preparer,
     /// The file being read, kept apart until it is read to its end.
@@ -110,6 +115,7 @@ impl Tally {
             totals: Vec::new(),
             metrics: 0,
             samples: Vec::new(),
+            spool: writer.as_ref().map(|_| Spool::default()),
             writer,
             write_error: None,
             preparer: Preparer::default(),
@@ -122,20 +128,38 @@ impl Tally {
     fn start_file(&mut self) {
         self.file = Preparer::default();
         self.before_file = (self.totals.clone(), self.metrics);
+        if let Some(spool) = self.spool.as_mut() {
+            spool.file_start = spool.len;
+        }
     }
 
-    /// The file was read to its end: its records join the folder's delivery.
+    /// The file was read to its end: its records join the folder's delivery, and its
+    /// metric samples (stored file by file, whatever becomes of the folder) go out with
+    /// `--records`.
     fn keep_file(&mut self) {
         self.preparer.absorb(std::mem::take(&mut self.file));
+        if self.writer.is_some() {
+            let samples = std::mem::take(&mut self.samples);
+            for sample in &samples {
+                self.write_out(sample);
+            }
+            self.samples = samples;
+        }
     }
 
-    /// The file failed: everything it gave is left out (the records written with
-    /// `--records` excepted), as if it had not been read.
+    /// The file failed: everything it gave is left out, its `--records` lines too, as if
+    /// it had not been read.
     fn drop_file(&mut self) -> LeftOut {
         let file = std::mem::take(&mut self.file);
         let nothing = file.records() == 0 && self.samples.is_empty();
         (self.totals, self.metrics) = std::mem::take(&mut self.before_file);
         self.samples.clear();
+        if let Some(spool) = self.spool.as_mut() {
+            let to = spool.file_start;
+            if let Err(e) = spool.truncate(to) {
+                self.write_error.get_or_insert(e);
+            }
+        }
         LeftOut {
             records: file.records(),
             restates: file.restates(),
@@ -143,7 +167,35 @@ impl Tally {
         }
     }
 
+    /// Ends the folder being read: with `stored`, its delivery was stored (or, in a dry
+    /// run, would be) and its records are written out; otherwise they are dropped.
+    fn end_folder(&mut self, stored: bool) {
+        let Some(spool) = self.spool.as_mut() else {
+            return;
+        };
+        let result = match (stored, self.writer.as_mut()) {
+            (true, Some(w)) => spool.drain_into(w),
+            _ => spool.truncate(0),
+        };
+        if let Err(e) = result {
+            self.write_error.get_or_insert(e);
+        }
+    }
+
+    /// Writes one JSON line to the spool (cost records, which wait for their delivery).
     fn write<T: serde::Serialize>(&mut self, value: &T) {
+        if self.write_error.is_some() {
+            return;
+        }
+        if let Some(spool) = self.spool.as_mut()
+            && let Err(e) = spool.write_line(value)
+        {
+            self.write_error = Some(e);
+        }
+    }
+
+    /// Writes one JSON line straight to the `--records` output.
+    fn write_out<T: serde::Serialize>(&mut self, value: &T) {
         if self.write_error.is_some() {
             return;
         }
@@ -155,6 +207,59 @@ impl Tally {
                 self.write_error = Some(e);
             }
         }
+    }
+}
+
+/// JSON lines held in an unnamed temporary file until their folder's fate is known.
+#[derive(Default)]
+struct Spool {
+    file: Option<BufWriter<File>>,
+    /// Bytes written so far.
+    len: u64,
+    /// `len` when the file being read started.
+    file_start: u64,
+}
+
+impl Spool {
+    fn write_line<T: serde::Serialize>(&mut self, value: &T) -> std::io::Result<()> {
+        let w = match self.file.as_mut() {
+            Some(w) => w,
+            None => self.file.insert(BufWriter::new(tempfile::tempfile()?)),
+        };
+        let mut line = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        w.write_all(&line)?;
+        self.len += line.len() as u64;
+        Ok(())
+    }
+
+    /// Forgets everything past the first `len` bytes.
+    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        if let Some(w) = self.file.as_mut()
+            && len < self.len
+        {
+            w.flush()?;
+            w.get_mut().set_len(len)?;
+            w.get_mut().seek(SeekFrom::Start(len))?;
+        }
+        self.len = self.len.min(len);
+        self.file_start = self.file_start.min(len);
+        Ok(())
+    }
+
+    /// Copies everything held to `out` and empties the spool.
+    fn drain_into(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        if let Some(w) = self.file.as_mut()
+            && self.len > 0
+        {
+            w.flush()?;
+            let f = w.get_mut();
+            f.seek(SeekFrom::Start(0))?;
+            std::io::copy(&mut (&mut *f).take(self.len), out)?;
+        }
+        self.truncate(0)
     }
 }
 
@@ -186,7 +291,6 @@ impl Emit for Tally {
 
     fn metric(&mut self, sample: MetricSample) {
         self.metrics += 1;
-        self.write(&sample);
         self.samples.push(sample);
     }
 }
@@ -279,7 +383,13 @@ pub fn run(
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
-        ReportFormat::Table => print_table(&reports, &failures, &tally, args.show_errors),
+        ReportFormat::Table => {
+            let to_stderr = args
+                .records
+                .as_deref()
+                .is_some_and(|p| p.as_os_str() == "-");
+            print_table(&reports, &failures, &tally, args.show_errors, to_stderr)
+        }
     }
     if !stored.is_empty() {
         eprintln!("store: {}", data_dir.display());
@@ -292,9 +402,15 @@ pub fn run(
     })
 }
 
-fn print_table(reports: &[FileReport], failures: &[String], tally: &Tally, show: usize) {
+fn print_table(
+    reports: &[FileReport],
+    failures: &[String],
+    tally: &Tally,
+    show: usize,
+    to_stderr: bool,
+) {
     // The report goes to stderr when records go to stdout, so the two never mix.
-    let mut out: Box<dyn Write> = if tally.writer.is_some() {
+    let mut out: Box<dyn Write> = if to_stderr {
         Box::new(std::io::stderr())
     } else {
         Box::new(std::io::stdout())
@@ -395,25 +511,27 @@ pub(crate) fn ingest_files(
         // first row, empty, a Parquet file without its footer): it may hold a part of a
         // period the other files restate.
         let mut unknown = None;
-        for file in files {
+        for file in files.iter().copied() {
             tally.start_file();
             match ingest_path(file, opts, tally) {
-                Ok(report) => match check_copy(engine.as_deref(), file, tally, &fingerprints)? {
-                    Ok(mine) => {
-                        fingerprints.extend(mine);
-                        tally.keep_file();
-                        read.push(report.file.clone());
-                        out.reports.push(report);
+                Ok(report) => {
+                    match check_copy(engine.as_deref(), file, tally, &fingerprints, &files)? {
+                        Ok(mine) => {
+                            fingerprints.extend(mine);
+                            tally.keep_file();
+                            read.push(report.file.clone());
+                            out.reports.push(report);
+                        }
+                        Err(why) => {
+                            let left = tally.drop_file();
+                            out.failures.push(format!(
+                                "{}: not stored ({} records): {why}",
+                                file.display(),
+                                left.records
+                            ));
+                        }
                     }
-                    Err(why) => {
-                        let left = tally.drop_file();
-                        out.failures.push(format!(
-                            "{}: not stored ({} records): {why}",
-                            file.display(),
-                            left.records
-                        ));
-                    }
-                },
+                }
                 Err(e) => {
                     let left = tally.drop_file();
                     let mut line = e.to_string();
@@ -479,11 +597,13 @@ pub(crate) fn ingest_files(
             // The period's delivery would lack what the broken file holds and replace the
             // whole period with the rest: keep the previous delivery instead.
             out.failures.push(format!(
-                "the delivery from {} is not stored: {file} could not be read to its end, \
-                 and a delivery replaces its whole billing period; the period keeps what was \
-                 stored before (fix or remove the file and read the folder again)",
+                "the delivery from {} is not stored: {file} in it failed (see above), and \
+                 the files of a folder are one delivery, which replaces its whole billing \
+                 period; the period keeps what was stored before (fix or remove the file, or \
+                 move unrelated files to a folder of their own, and read the folder again)",
                 folder.display()
             ));
+            tally.end_folder(false);
             continue;
         }
         let (records, prepared) = (preparer.records(), preparer.finish());
@@ -515,6 +635,7 @@ pub(crate) fn ingest_files(
             eprintln!("stored {line}");
             out.stored.push(line);
         }
+        tally.end_folder(true);
     }
     Ok(out)
 }
@@ -524,13 +645,18 @@ pub(crate) fn ingest_files(
 /// source it gives, or, as the inner error, why it must not be delivered: the same bytes
 /// are already stored, or read earlier in this delivery, under another path, and as
 /// additive files add to each other, the copy would count the same costs twice. The
-/// same path again is a re-read, which replaces what it gave. Without an engine (a dry
-/// run) or for restating files, nothing is checked.
+/// same path again is a re-read, which replaces what it gave. A stored fingerprint whose
+/// file is one of this delivery's (`folder_files`) and holds other bytes now does not
+/// count: that file is re-read in this delivery with its new content, before or after
+/// this one, so the stored content is stored nowhere once the delivery is in (whatever
+/// the order the files are read in). Without an engine (a dry run) or for restating
+/// files, nothing is checked.
 fn check_copy(
     engine: Option<&Engine>,
     file: &Path,
     tally: &Tally,
     pending: &[(String, Fingerprint)],
+    folder_files: &[&PathBuf],
 ) -> Result<std::result::Result<Vec<(String, Fingerprint)>, String>> {
     let sources = tally.file.additive_sources();
     let Some(engine) = engine else {
@@ -553,14 +679,13 @@ fn check_copy(
                  additive file under another name would count its costs twice"
             )));
         }
-        // A stored file re-read earlier in this delivery with other content no longer
-        // holds these bytes once the delivery is stored: they are stored nowhere then.
-        let replaced = |other: &String| pending.iter().any(|(s, f)| s == other && *f != fp);
+        // A stored file of this delivery that now holds other bytes no longer stores these
+        // once the delivery is stored, whichever of the two is read first.
         if let Some(other) = engine
             .additive_source_with(&fp)
             .with_context(|| format!("looking up the fingerprint of {}", file.display()))?
             && other != *source
-            && !replaced(&other)
+            && !rewritten_in_delivery(&other, &fp, folder_files)
         {
             return Ok(Err(format!(
                 "its content is identical to {other}, already stored; a copy of an additive \
@@ -570,6 +695,16 @@ fn check_copy(
         }
     }
     Ok(Ok(sources.into_iter().map(|s| (s, fp)).collect()))
+}
+
+/// Whether `source` (a stored additive file, by canonical path) is one of `folder_files`
+/// and now holds bytes other than `fp`: re-read in the same delivery, it stops storing
+/// the content `fp` names.
+fn rewritten_in_delivery(source: &str, fp: &Fingerprint, folder_files: &[&PathBuf]) -> bool {
+    folder_files.iter().any(|f| {
+        std::fs::canonicalize(f).is_ok_and(|c| c.display().to_string() == source)
+            && sha256_file(f).is_ok_and(|now| now != *fp)
+    })
 }
 
 /// The SHA-256 of a file's bytes.

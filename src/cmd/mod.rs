@@ -19,6 +19,28 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A UTC day as `YYYY-MM-DD`. chrono's own messages ("input is out of range" for
+/// `2024-13-01`, "premature end of input") do not say what is expected.
+pub fn utc_day(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| "expected a calendar date written YYYY-MM-DD, such as 2024-03-01".into())
+}
+
+/// A provider code for `--provider` (any case): the same codes the API's
+/// `cloud_provider` takes.
+pub fn provider_code(s: &str) -> Result<String, String> {
+    burnrate_api::params::PROVIDERS
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(s.trim()))
+        .map(|c| c.to_string())
+        .ok_or_else(|| {
+            format!(
+                "expected one of {}",
+                burnrate_api::params::PROVIDERS.join(", ")
+            )
+        })
+}
+
 /// A currency code as ISO 4217 writes it: three ASCII letters (`usd` is read as `USD`).
 /// Anything else (`DOLLARS`, `$`, `US`) is a usage error rather than a currency.
 pub fn currency_code(s: &str) -> Result<String, String> {
@@ -32,7 +54,42 @@ pub fn currency_code(s: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::currency_code;
+    use super::{currency_code, provider_code, utc_day};
+
+    /// Input folders skip burnrate's own data directories by the store file's name.
+    #[test]
+    fn the_ingest_crate_knows_the_store_file_name() {
+        assert_eq!(
+            burnrate_ingest::STORE_FILE,
+            burnrate_sink::embedded::FILE_NAME
+        );
+    }
+
+    #[test]
+    fn a_day_is_a_real_calendar_date() {
+        assert_eq!(
+            utc_day("2024-02-29"),
+            Ok(chrono::NaiveDate::from_ymd_opt(2024, 2, 29).expect("date"))
+        );
+        for bad in [
+            "2024-13-01",
+            "2024-02-30",
+            "2023-02-29",
+            "yesterday",
+            "2024-3",
+            "",
+        ] {
+            let e = utc_day(bad).expect_err(bad);
+            assert!(e.contains("YYYY-MM-DD"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_provider_is_one_of_the_api_codes() {
+        assert_eq!(provider_code("AWS"), Ok("aws".to_string()));
+        let e = provider_code("ibm").expect_err("ibm");
+        assert_eq!(e, "expected one of aws, azure, gcp, oci, other");
+    }
 
     #[test]
     fn a_currency_code_is_three_ascii_letters() {

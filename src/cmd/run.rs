@@ -255,7 +255,14 @@ pub(crate) fn watch(
             })?;
             // One line per round, and a line per file only when something was rejected.
             let rows: u64 = outcome.reports.iter().map(|r| r.rows_read).sum();
-            eprintln!("read {} file(s), {rows} rows", outcome.reports.len());
+            // Of the files in the folders read: a file that failed is counted out (its
+            // FAILED line follows), so "read 1 of 2" does not pass for everything read.
+            let read = outcome.reports.len();
+            if read == files.len() {
+                eprintln!("read {read} file(s), {rows} rows");
+            } else {
+                eprintln!("read {read} of {} file(s), {rows} rows", files.len());
+            }
             for r in outcome.reports.iter().filter(|r| r.rejected_count > 0) {
                 eprintln!(
                     "  {} ({}): {} of {} rows rejected",

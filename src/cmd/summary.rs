@@ -22,10 +22,10 @@ use clap::{Args, ValueEnum};
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
     /// First UTC day, inclusive (YYYY-MM-DD). Default: --to minus 29 days.
-    #[arg(long, alias = "start-date", value_name = "DATE")]
+    #[arg(long, alias = "start-date", value_name = "DATE", value_parser = super::utc_day)]
     from: Option<NaiveDate>,
     /// Last UTC day, inclusive (YYYY-MM-DD). Default: today (UTC).
-    #[arg(long, alias = "end-date", value_name = "DATE")]
+    #[arg(long, alias = "end-date", value_name = "DATE", value_parser = super::utc_day)]
     to: Option<NaiveDate>,
     /// AI workloads only (default), or all spend.
     #[arg(long, value_enum, default_value_t = ScopeArg::Ai)]
@@ -34,7 +34,12 @@ pub struct SummaryArgs {
     #[arg(long, value_enum, default_value_t = CostTypeArg::Billed)]
     cost_type: CostTypeArg,
     /// Only these providers (aws, azure, gcp, oci, other); repeatable.
-    #[arg(long = "provider", alias = "cloud-provider", value_name = "CODE")]
+    #[arg(
+        long = "provider",
+        alias = "cloud-provider",
+        value_name = "CODE",
+        value_parser = super::provider_code
+    )]
     providers: Vec<String>,
     /// Only these services (code or name); repeatable.
     #[arg(long = "service", alias = "service-type", value_name = "SERVICE")]
@@ -42,6 +47,7 @@ pub struct SummaryArgs {
     /// Only these accounts; repeatable.
     #[arg(long = "account", alias = "account-id", value_name = "ID")]
     accounts: Vec<String>,
+    /// JSON (what the summary endpoint answers) or a table to read.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
 }
@@ -65,10 +71,15 @@ enum Format {
 }
 
 pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
-    if let (Some(from), Some(to)) = (args.from, args.to)
-        && to < from
-    {
-        bail!("--to {to} is before --from {from}");
+    if let Some(from) = args.from {
+        match args.to {
+            Some(to) if to < from => bail!("--to {to} is before --from {from}"),
+            None if today_utc() < from => bail!(
+                "--from {from} is after today ({}, the default --to); pass --to as well",
+                today_utc()
+            ),
+            _ => {}
+        }
     }
     let (start, end) =
         date_range(args.from, args.to, today_utc()).map_err(|e| anyhow!(e.0.detail))?;
@@ -168,16 +179,29 @@ fn table(s: &Summary) -> String {
             let _ = writeln!(out, "total: 0");
         }
     }
-    for (title, list) in [
+    let lists = [
         ("provider", &s.breakdown_by_provider),
         ("service", &s.breakdown_by_service),
         ("category", &s.breakdown_by_category),
-    ] {
+    ];
+    // Columns as wide as their longest entry (a service name can pass 44 characters).
+    let entries = || lists.iter().flat_map(|(_, l)| l.iter());
+    let name_w = entries()
+        .map(|b| b.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(44);
+    let cost_w = entries()
+        .map(|b| b.cost.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max(20);
+    for (title, list) in lists {
         let _ = writeln!(out, "\nby {title}:");
         for b in list {
             let _ = writeln!(
                 out,
-                "  {:<44} {:>20} {}",
+                "  {:<name_w$} {:>cost_w$} {}",
                 b.name,
                 b.cost.to_string(),
                 b.currency

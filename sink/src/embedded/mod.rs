@@ -109,7 +109,8 @@ pub enum StoreError {
     },
     #[error(
         "the store at {path} is being written by another burnrate process; only one `ingest` or `run` \
-         may write at a time (`summary` and `serve` read alongside it)"
+         may write at a time (`summary` and `serve` read alongside it). While `run` or `demo` \
+         writes it, put new files into the folder it watches instead of running `ingest`"
     )]
     Busy { path: PathBuf },
     #[error("no store at {path}: run `burnrate ingest PATH...` first, or pass --data-dir")]
