@@ -21,6 +21,8 @@ const PAGE: usize = 1;
 
 #[derive(Default)]
 struct Fake {
+    /// Token requests seen (their client ids).
+    tokens: Mutex<Vec<String>>,
     /// Blob name → (bytes, Last-Modified as the service writes it).
     blobs: Mutex<BTreeMap<String, (Vec<u8>, String)>>,
     /// Listing requests seen (their markers).
@@ -63,9 +65,41 @@ fn url_decode(v: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The SAS's own parameters must arrive as they were given (not re-encoded).
-fn sas_ok(q: &Option<String>) -> bool {
-    q.as_deref().is_some_and(|q| q.ends_with(SAS))
+/// The SAS's own parameters arrived as they were given (not re-encoded), or the token the
+/// fake's token endpoint hands out did.
+fn authorized(q: &Option<String>, headers: &HeaderMap) -> bool {
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
+    q.as_deref().is_some_and(|q| q.ends_with(SAS)) || bearer == Some("Bearer tok-1")
+}
+
+/// The Microsoft Entra token endpoint, client credentials flow.
+async fn token(
+    State(fake): State<Arc<Fake>>,
+    Path(tenant): Path<String>,
+    body: String,
+) -> axum::response::Response {
+    let form = query_map(&Some(body));
+    let get = |k: &str| form.get(k).map(String::as_str);
+    assert_eq!(tenant, "tenant-1");
+    assert_eq!(get("grant_type"), Some("client_credentials"));
+    assert_eq!(get("scope"), Some("https://storage.azure.com/.default"));
+    fake.tokens
+        .lock()
+        .expect("lock")
+        .push(get("client_id").unwrap_or_default().to_string());
+    if get("client_secret") != Some("s3cret+/=") {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided."})),
+        )
+            .into_response();
+    }
+    axum::Json(
+        serde_json::json!({"token_type": "Bearer", "expires_in": 3599,
+        "access_token": "tok-1"}),
+    )
+    .into_response()
 }
 
 fn refused() -> axum::response::Response {
@@ -82,7 +116,7 @@ async fn container(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> axum::response::Response {
-    if !sas_ok(&q) {
+    if !authorized(&q, &headers) {
         return refused();
     }
     assert!(headers.get("x-ms-version").is_some());
@@ -122,8 +156,9 @@ async fn blob(
     State(fake): State<Arc<Fake>>,
     Path((_, name)): Path<(String, String)>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
 ) -> axum::response::Response {
-    if !sas_ok(&q) {
+    if !authorized(&q, &headers) {
         return refused();
     }
     match fake.blobs.lock().expect("lock").get(&name) {
@@ -140,6 +175,7 @@ fn serve(fake: Arc<Fake>) -> String {
     let app = axum::Router::new()
         .route("/devstoreaccount1/{container}", get(container))
         .route("/devstoreaccount1/{container}/{*name}", get(blob))
+        .route("/{tenant}/oauth2/v2.0/token", axum::routing::post(token))
         .with_state(fake);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -174,15 +210,38 @@ fn burnrate(
     data_dir: &std::path::Path,
     args: &[&str],
 ) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"))
-        .arg("--data-dir")
+    burnrate_env(
+        endpoint,
+        &[("AZURE_STORAGE_SAS_TOKEN", sas)],
+        data_dir,
+        args,
+    )
+}
+
+/// `burnrate` with the Blob endpoint and `vars` set, and no other Azure credentials.
+fn burnrate_env(
+    endpoint: &str,
+    vars: &[(&str, &str)],
+    data_dir: &std::path::Path,
+    args: &[&str],
+) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"));
+    cmd.arg("--data-dir")
         .arg(data_dir)
         .args(args)
-        .env("AZURE_STORAGE_BLOB_ENDPOINT", endpoint)
-        .env("AZURE_STORAGE_SAS_TOKEN", sas)
-        .env_remove("AZURE_STORAGE_TOKEN")
-        .output()
-        .expect("run burnrate");
+        .env("AZURE_STORAGE_BLOB_ENDPOINT", endpoint);
+    for name in [
+        "AZURE_STORAGE_SAS_TOKEN",
+        "AZURE_STORAGE_TOKEN",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_AUTHORITY_HOST",
+    ] {
+        cmd.env_remove(name);
+    }
+    cmd.envs(vars.iter().copied());
+    let out = cmd.output().expect("run burnrate");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -279,6 +338,74 @@ fn an_azure_export_in_blob_storage_is_mirrored_and_read() {
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("HTTP 403: AuthenticationFailed: Server failed to authenticate"),
+        "{out}"
+    );
+}
+
+/// A service principal's secret is exchanged for a token once per run (the listing and the
+/// download share it); a wrong secret is refused in the token endpoint's words.
+#[test]
+fn a_service_principal_reads_the_container() {
+    let file = data("azure/ea-actual/finops-toolkit__EA_ActualCost_Small.csv");
+    let fake = Arc::new(Fake::default());
+    fake.blobs.lock().expect("lock").insert(
+        "cost/run-1/part_0_0001.csv".into(),
+        (
+            std::fs::read(&file).expect("read"),
+            "Tue, 05 Mar 2024 10:00:00 GMT".into(),
+        ),
+    );
+    let endpoint = serve(fake.clone());
+    let authority = endpoint.trim_end_matches("/devstoreaccount1").to_string();
+    let store = tempfile::tempdir().expect("tempdir");
+    let principal = |secret: &'static str| {
+        [
+            ("AZURE_TENANT_ID", "tenant-1"),
+            ("AZURE_CLIENT_ID", "app-1"),
+            ("AZURE_CLIENT_SECRET", secret),
+        ]
+    };
+    let mut vars = principal("s3cret+/=").to_vec();
+    vars.push(("AZURE_AUTHORITY_HOST", &authority));
+    let address = "az://devstoreaccount1/exports/cost/";
+    let (code, out, err) = burnrate_env(&endpoint, &vars, store.path(), &["ingest", address]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        *fake.tokens.lock().expect("lock"),
+        ["app-1"],
+        "one token per run"
+    );
+    let (code, out, _) = burnrate_env(
+        &endpoint,
+        &vars,
+        store.path(),
+        &[
+            "summary",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2030-12-31",
+            "--scope",
+            "all",
+        ],
+    );
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("summary");
+    assert_eq!(
+        dec(doc["total_cost"].as_str().expect("total")),
+        cost_sum(&file)
+    );
+
+    let mut wrong = principal("nope").to_vec();
+    wrong.push(("AZURE_AUTHORITY_HOST", &authority));
+    let (code, out, _) = burnrate_env(&endpoint, &wrong, store.path(), &["ingest", address]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("AADSTS7000215: Invalid client secret provided."),
+        "{out}"
+    );
+    assert!(
+        out.contains("no access token for client app-1 in tenant tenant-1"),
         "{out}"
     );
 }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use burnrate_ingest::azure_cost::fetch::{BlobConfig, BlobLocation};
+use burnrate_ingest::azure_cost::fetch::{BlobAuth, BlobConfig, BlobLocation};
 use burnrate_ingest::gcp_billing::fetch::{
     BigQueryConfig, BigQueryTable, export, this_and_previous_month,
 };
@@ -122,13 +122,13 @@ impl Remote {
                 location,
                 root,
             } => {
-                let anonymous =
-                    if config.auth == burnrate_ingest::azure_cost::fetch::BlobAuth::Anonymous {
-                        " (neither AZURE_STORAGE_SAS_TOKEN nor AZURE_STORAGE_TOKEN is set, so the \
-                     request was anonymous)"
-                    } else {
-                        ""
-                    };
+                let anonymous = if matches!(config.auth, BlobAuth::Anonymous) {
+                    " (none of AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_TOKEN or AZURE_TENANT_ID \
+                     + AZURE_CLIENT_ID + AZURE_CLIENT_SECRET is set, so the request was \
+                     anonymous)"
+                } else {
+                    ""
+                };
                 let synced = burnrate_ingest::azure_cost::fetch::sync(config, location, root);
                 mirrored(&location.to_string(), root, synced, anonymous, always)
             }

@@ -8,7 +8,8 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use instant_xml::FromXml;
 use url::Url;
@@ -58,14 +59,87 @@ impl std::fmt::Display for BlobLocation {
 }
 
 /// How requests are authorized.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum BlobAuth {
     /// A shared access signature: its query string, appended to every request.
     Sas(String),
     /// A Microsoft Entra access token for `https://storage.azure.com/`.
     Bearer(String),
+    /// A service principal's secret, exchanged for access tokens (client credentials
+    /// flow) as they are needed and when they are about to expire.
+    ClientSecret(Arc<ClientSecret>),
     /// A public container.
     Anonymous,
+}
+
+/// A service principal: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, at
+/// `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com`).
+pub struct ClientSecret {
+    authority: Url,
+    tenant: String,
+    client_id: String,
+    secret: String,
+    /// The current token and when to stop using it.
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSecret")
+            .field("authority", &self.authority.as_str())
+            .field("tenant", &self.tenant)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientSecret {
+    /// A token for Blob Storage: the one held while it has more than five minutes left,
+    /// else a new one from the token endpoint.
+    fn token(&self, agent: &ureq::Agent) -> Result<String, String> {
+        let mut held = self
+            .token
+            .lock()
+            .map_err(|_| "the token cache broke".to_string())?;
+        if let Some((token, until)) = held.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.authority.as_str().trim_end_matches('/'),
+            self.tenant
+        );
+        let form: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "client_credentials")
+            .append_pair("client_id", &self.client_id)
+            .append_pair("client_secret", &self.secret)
+            .append_pair("scope", "https://storage.azure.com/.default")
+            .finish();
+        let mut response = agent
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send(form.as_bytes())
+            .map_err(|e| format!("the token endpoint {url} could not be reached: {e}"))?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let Some(token) = doc["access_token"].as_str().filter(|_| status == 200) else {
+            let why = doc["error_description"]
+                .as_str()
+                .or(doc["error"].as_str())
+                .map_or_else(|| text.chars().take(300).collect(), str::to_string);
+            return Err(format!(
+                "no access token for client {} in tenant {} (HTTP {status}): {why}",
+                self.client_id, self.tenant
+            ));
+        };
+        let lifetime = doc["expires_in"].as_u64().unwrap_or(3600);
+        let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(300));
+        *held = Some((token.to_string(), until));
+        Ok(token.to_string())
+    }
 }
 
 /// Where and as whom to reach Blob Storage.
@@ -79,7 +153,8 @@ pub struct BlobConfig {
 impl BlobConfig {
     /// From the environment: `AZURE_STORAGE_SAS_TOKEN` (a SAS with read and list rights),
     /// else `AZURE_STORAGE_TOKEN` (as `az account get-access-token --resource
-    /// https://storage.azure.com/` prints it), else anonymous; `AZURE_STORAGE_BLOB_ENDPOINT`
+    /// https://storage.azure.com/` prints it), else a service principal
+    /// (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`), else anonymous; `AZURE_STORAGE_BLOB_ENDPOINT`
     /// for another server (the account's URL, as Azurite's
     /// `http://127.0.0.1:10000/devstoreaccount1`).
     pub fn from_env(account: &str) -> Result<BlobConfig, FetchError> {
@@ -99,10 +174,33 @@ impl BlobConfig {
                  with its default features (or `--features https`)"
             )));
         }
-        let auth = match (var("AZURE_STORAGE_SAS_TOKEN"), var("AZURE_STORAGE_TOKEN")) {
-            (Some(sas), _) => BlobAuth::Sas(sas.trim_start_matches('?').to_string()),
-            (None, Some(token)) => BlobAuth::Bearer(token),
-            (None, None) => BlobAuth::Anonymous,
+        let principal = (
+            var("AZURE_TENANT_ID"),
+            var("AZURE_CLIENT_ID"),
+            var("AZURE_CLIENT_SECRET"),
+        );
+        let auth = match (
+            var("AZURE_STORAGE_SAS_TOKEN"),
+            var("AZURE_STORAGE_TOKEN"),
+            principal,
+        ) {
+            (Some(sas), _, _) => BlobAuth::Sas(sas.trim_start_matches('?').to_string()),
+            (None, Some(token), _) => BlobAuth::Bearer(token),
+            (None, None, (Some(tenant), Some(client_id), Some(secret))) => {
+                let host = var("AZURE_AUTHORITY_HOST")
+                    .unwrap_or_else(|| "https://login.microsoftonline.com".into());
+                let authority = Url::parse(&host).map_err(|e| {
+                    FetchError(format!("AZURE_AUTHORITY_HOST={host:?} is not a URL: {e}"))
+                })?;
+                BlobAuth::ClientSecret(Arc::new(ClientSecret {
+                    authority,
+                    tenant,
+                    client_id,
+                    secret,
+                    token: Mutex::new(None),
+                }))
+            }
+            (None, None, _) => BlobAuth::Anonymous,
         };
         Ok(BlobConfig { account_url, auth })
     }
@@ -174,16 +272,21 @@ impl Container<'_> {
         url.into()
     }
 
-    fn headers(&self) -> Vec<(&'static str, String)> {
+    fn headers(&self) -> Result<Vec<(&'static str, String)>, String> {
         let mut headers = vec![("x-ms-version", API_VERSION.to_string())];
-        if let BlobAuth::Bearer(token) = &self.config.auth {
-            headers.push(("authorization", format!("Bearer {token}")));
+        match &self.config.auth {
+            BlobAuth::Bearer(token) => headers.push(("authorization", format!("Bearer {token}"))),
+            BlobAuth::ClientSecret(principal) => headers.push((
+                "authorization",
+                format!("Bearer {}", principal.token(&self.agent)?),
+            )),
+            BlobAuth::Sas(_) | BlobAuth::Anonymous => {}
         }
-        headers
+        Ok(headers)
     }
 
     fn get(&self, url: &str) -> Result<ureq::http::Response<ureq::Body>, String> {
-        let headers = self.headers();
+        let headers = self.headers()?;
         let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         mirror::get(&self.agent, url, &pairs)
     }
