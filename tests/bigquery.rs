@@ -22,6 +22,10 @@ const PAGE: usize = 2;
 
 #[derive(Default)]
 struct Fake {
+    /// The service account's public key (PKCS #1 DER), to check the JWTs it signs.
+    public_key: Mutex<Vec<u8>>,
+    /// Token requests seen.
+    tokens: Mutex<usize>,
     /// Rows as TO_JSON_STRING writes them.
     rows: Vec<String>,
     /// What was asked: (method, path, query string).
@@ -53,9 +57,13 @@ fn b09_rows() -> Vec<String> {
         .collect()
 }
 
+/// The token the fake's token endpoint hands a service account.
+const SA_TOKEN: &str = "ya29.service-account-token";
+
 fn unauthorized(headers: &HeaderMap) -> Option<(StatusCode, Json<Value>)> {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
-    (auth != Some(&format!("Bearer {TOKEN}"))).then(|| {
+    let known = [format!("Bearer {TOKEN}"), format!("Bearer {SA_TOKEN}")];
+    (!auth.is_some_and(|a| known.iter().any(|k| k == a))).then(|| {
         (
             StatusCode::UNAUTHORIZED,
             Json(json!({"error": {"code": 401, "status": "UNAUTHENTICATED",
@@ -159,6 +167,64 @@ async fn results(
     (StatusCode::OK, Json(page(&fake, start)))
 }
 
+/// Google's token endpoint for a service account's signed JWT (RFC 7523): the signature
+/// is checked with the account's public key, and the claims with what Google requires.
+async fn token(State(fake): State<Arc<Fake>>, body: String) -> (StatusCode, Json<Value>) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let form: std::collections::BTreeMap<String, String> = body
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.replace("%3A", ":")))
+        .collect();
+    assert_eq!(
+        form.get("grant_type").map(String::as_str),
+        Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+    );
+    let jwt = form.get("assertion").cloned().unwrap_or_default();
+    let (message, signature) = jwt.rsplit_once('.').expect("a signed JWT");
+    let key = fake.public_key.lock().expect("lock").clone();
+    let verified =
+        ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, key)
+            .verify(
+                message.as_bytes(),
+                &b64.decode(signature).expect("base64url"),
+            );
+    if verified.is_err() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant", "error_description": "Invalid JWT Signature."})),
+        );
+    }
+    let claims: Value = serde_json::from_slice(
+        &b64.decode(message.split_once('.').expect("header.claims").1)
+            .expect("base64url"),
+    )
+    .expect("claims JSON");
+    assert_eq!(
+        claims["iss"],
+        "burnrate@acme-billing.iam.gserviceaccount.com"
+    );
+    assert_eq!(claims["scope"], "https://www.googleapis.com/auth/bigquery");
+    assert!(
+        claims["aud"]
+            .as_str()
+            .is_some_and(|a| a.ends_with("/token"))
+    );
+    assert_eq!(
+        claims["exp"]
+            .as_u64()
+            .zip(claims["iat"].as_u64())
+            .map(|(e, i)| e - i),
+        Some(3600)
+    );
+    *fake.tokens.lock().expect("lock") += 1;
+    (
+        StatusCode::OK,
+        Json(json!({"access_token": SA_TOKEN, "expires_in": 3599, "token_type": "Bearer"})),
+    )
+}
+
 /// Serves the fake on a free port; returns its address and the fake.
 fn serve() -> (String, Arc<Fake>) {
     let fake = Arc::new(Fake {
@@ -171,6 +237,7 @@ fn serve() -> (String, Arc<Fake>) {
             "/bigquery/v2/projects/{project}/queries/{job}",
             get(results),
         )
+        .route("/token", post(token))
         .with_state(fake.clone());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -196,6 +263,16 @@ fn burnrate(
     data_dir: &std::path::Path,
     args: &[&str],
 ) -> (i32, String, String) {
+    burnrate_with(endpoint, token, None, data_dir, args)
+}
+
+fn burnrate_with(
+    endpoint: &str,
+    token: Option<&str>,
+    key_file: Option<&std::path::Path>,
+    data_dir: &std::path::Path,
+    args: &[&str],
+) -> (i32, String, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"));
     cmd.arg("--data-dir")
         .arg(data_dir)
@@ -206,6 +283,10 @@ fn burnrate(
     match token {
         Some(t) => cmd.env("GOOGLE_OAUTH_ACCESS_TOKEN", t),
         None => cmd.env_remove("GOOGLE_OAUTH_ACCESS_TOKEN"),
+    };
+    match key_file {
+        Some(f) => cmd.env("GOOGLE_APPLICATION_CREDENTIALS", f),
+        None => cmd.env_remove("GOOGLE_APPLICATION_CREDENTIALS"),
     };
     let out = cmd.output().expect("run burnrate");
     (
@@ -292,4 +373,101 @@ fn a_bad_token_or_none_is_a_clear_failure() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("bq://PROJECT.DATASET.TABLE"), "{err}");
+}
+
+/// A service account key file (an RSA key made here with openssl): burnrate signs a JWT
+/// with it, trades it for a token at the key file's `token_uri`, and reads the table.
+#[test]
+fn a_service_account_key_reads_the_table() {
+    let (endpoint, fake) = serve();
+    let keys = tempfile::tempdir().expect("tempdir");
+    let pem = keys.path().join("key.pem");
+    let der = keys.path().join("public.der");
+    let openssl = |args: &[&str]| {
+        let ok = std::process::Command::new("openssl")
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl (Debian package openssl) runs");
+        assert!(ok.success(), "openssl {args:?}");
+    };
+    let pem_s = pem.to_str().expect("path");
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        pem_s,
+    ]);
+    openssl(&[
+        "rsa",
+        "-in",
+        pem_s,
+        "-RSAPublicKey_out",
+        "-outform",
+        "DER",
+        "-out",
+        der.to_str().expect("path"),
+    ]);
+    *fake.public_key.lock().expect("lock") = std::fs::read(&der).expect("public key");
+    let key_file = keys.path().join("sa.json");
+    std::fs::write(
+        &key_file,
+        json!({
+            "type": "service_account",
+            "project_id": "acme-billing",
+            "private_key_id": "k1",
+            "private_key": std::fs::read_to_string(&pem).expect("pem"),
+            "client_email": "burnrate@acme-billing.iam.gserviceaccount.com",
+            "token_uri": format!("{endpoint}/token"),
+        })
+        .to_string(),
+    )
+    .expect("write");
+    let store = tempfile::tempdir().expect("tempdir");
+    let address = format!("{TABLE}?from=202403");
+    let (code, out, err) = burnrate_with(
+        &endpoint,
+        None,
+        Some(&key_file),
+        store.path(),
+        &["ingest", &address],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        *fake.tokens.lock().expect("lock"),
+        1,
+        "one token serves the whole run"
+    );
+    assert!(
+        err.contains("1 invoice month(s), 5 rows, 1 changed"),
+        "{err}"
+    );
+
+    // Another key (not the account's): the signature is refused, in Google's words.
+    let other = keys.path().join("other.pem");
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        other.to_str().expect("path"),
+    ]);
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&key_file).expect("read")).expect("json");
+    doc["private_key"] = json!(std::fs::read_to_string(&other).expect("pem"));
+    std::fs::write(&key_file, doc.to_string()).expect("write");
+    let (code, out, _) = burnrate_with(
+        &endpoint,
+        None,
+        Some(&key_file),
+        store.path(),
+        &["ingest", &address],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Invalid JWT Signature."), "{out}");
 }

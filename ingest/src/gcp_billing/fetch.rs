@@ -15,7 +15,8 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use url::Url;
@@ -98,8 +99,8 @@ impl std::fmt::Display for BigQueryTable {
 pub struct BigQueryConfig {
     /// `https://bigquery.googleapis.com`, or a server that speaks its REST API.
     pub endpoint: Url,
-    /// An OAuth 2.0 access token with a BigQuery read scope.
-    pub token: String,
+    /// Where access tokens come from.
+    pub auth: Auth,
     /// The project the query jobs run (and are billed) in; default: the table's.
     pub job_project: Option<String>,
     /// The dataset's location (`US`, `EU`, ...), when it is not found by itself.
@@ -108,7 +109,8 @@ pub struct BigQueryConfig {
 
 impl BigQueryConfig {
     /// From the environment: the token from `GOOGLE_OAUTH_ACCESS_TOKEN` (as `gcloud auth
-    /// print-access-token` prints it), the job project from `BURNRATE_BIGQUERY_PROJECT`,
+    /// print-access-token` prints it), else a service account key file named by
+    /// `GOOGLE_APPLICATION_CREDENTIALS`; the job project from `BURNRATE_BIGQUERY_PROJECT`,
     /// the location from `BURNRATE_BIGQUERY_LOCATION`, and `BURNRATE_BIGQUERY_ENDPOINT` for
     /// another server.
     pub fn from_env() -> Result<BigQueryConfig, FetchError> {
@@ -118,13 +120,23 @@ impl BigQueryConfig {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let token = var("GOOGLE_OAUTH_ACCESS_TOKEN").ok_or_else(|| {
-            FetchError::Address(
-                "reading BigQuery needs an access token in GOOGLE_OAUTH_ACCESS_TOKEN: \
-                 export GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\""
-                    .into(),
-            )
-        })?;
+        let auth = match (
+            var("GOOGLE_OAUTH_ACCESS_TOKEN"),
+            var("GOOGLE_APPLICATION_CREDENTIALS"),
+        ) {
+            (Some(token), _) => Auth::Token(token),
+            (None, Some(path)) => {
+                Auth::ServiceAccount(Arc::new(ServiceAccount::from_file(Path::new(&path))?))
+            }
+            (None, None) => {
+                return Err(FetchError::Address(
+                    "reading BigQuery needs an access token in GOOGLE_OAUTH_ACCESS_TOKEN \
+                     (export GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\") \
+                     or a service account key file in GOOGLE_APPLICATION_CREDENTIALS"
+                        .into(),
+                ));
+            }
+        };
         let endpoint = var("BURNRATE_BIGQUERY_ENDPOINT")
             .unwrap_or_else(|| "https://bigquery.googleapis.com".into());
         let endpoint = Url::parse(&endpoint).map_err(|e| {
@@ -138,10 +150,170 @@ impl BigQueryConfig {
         }
         Ok(BigQueryConfig {
             endpoint,
-            token,
+            auth,
             job_project: var("BURNRATE_BIGQUERY_PROJECT"),
             location: var("BURNRATE_BIGQUERY_LOCATION"),
         })
+    }
+}
+
+/// Where access tokens come from.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// A token as it is (it lasts about an hour).
+    Token(String),
+    /// A service account key: tokens are made from it as needed.
+    ServiceAccount(Arc<ServiceAccount>),
+}
+
+/// A service account key file (`"type": "service_account"`), exchanged for access tokens
+/// with a signed JWT (RFC 7523, RS256), renewed before they expire.
+pub struct ServiceAccount {
+    email: String,
+    /// The private key, PKCS #8 DER.
+    key: Vec<u8>,
+    token_uri: String,
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+impl std::fmt::Debug for ServiceAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAccount")
+            .field("email", &self.email)
+            .field("token_uri", &self.token_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceAccount {
+    /// Reads a key file as the Cloud console writes it.
+    pub fn from_file(path: &Path) -> Result<ServiceAccount, FetchError> {
+        let bad = |why: String| {
+            FetchError::Address(format!(
+                "GOOGLE_APPLICATION_CREDENTIALS={}: {why}",
+                path.display()
+            ))
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        if doc["type"] != "service_account" {
+            return Err(bad(format!(
+                "its type is {}, not service_account (user credentials: use \
+                 GOOGLE_OAUTH_ACCESS_TOKEN)",
+                doc["type"]
+            )));
+        }
+        let field = |name: &str| {
+            doc[name]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| bad(format!("no {name}")))
+        };
+        let pem = field("private_key")?;
+        let body: String = pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .map(str::trim)
+            .collect();
+        use base64::Engine as _;
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|e| bad(format!("its private_key is not PEM: {e}")))?;
+        Ok(ServiceAccount {
+            email: field("client_email")?,
+            key,
+            token_uri: field("token_uri")
+                .unwrap_or_else(|_| "https://oauth2.googleapis.com/token".into()),
+            token: Mutex::new(None),
+        })
+    }
+
+    /// A token: the one held while it has more than five minutes left, else a new one.
+    fn token(&self, agent: &ureq::Agent) -> Result<String, String> {
+        let mut held = self
+            .token
+            .lock()
+            .map_err(|_| "the token cache broke".to_string())?;
+        if let Some((token, until)) = held.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let assertion = self.assertion()?;
+        let form: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+            .append_pair("assertion", &assertion)
+            .finish();
+        let mut response = agent
+            .post(&self.token_uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send(form.as_bytes())
+            .map_err(|e| {
+                format!(
+                    "the token endpoint {} could not be reached: {e}",
+                    self.token_uri
+                )
+            })?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let doc: Value = serde_json::from_str(&text).unwrap_or_default();
+        let Some(token) = doc["access_token"].as_str().filter(|_| status == 200) else {
+            let why = doc["error_description"]
+                .as_str()
+                .or(doc["error"].as_str())
+                .map_or_else(|| text.chars().take(300).collect(), str::to_string);
+            return Err(format!(
+                "no access token for {} (HTTP {status}): {why}",
+                self.email
+            ));
+        };
+        let lifetime = doc["expires_in"].as_u64().unwrap_or(3600);
+        let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(300));
+        *held = Some((token.to_string(), until));
+        Ok(token.to_string())
+    }
+
+    /// The signed JWT that asks for a BigQuery token.
+    #[cfg(feature = "https")]
+    fn assertion(&self) -> Result<String, String> {
+        use base64::Engine as _;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs();
+        let header = b64(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let claims = b64(json!({
+            "iss": self.email,
+            "scope": "https://www.googleapis.com/auth/bigquery",
+            "aud": self.token_uri,
+            "iat": now,
+            "exp": now + 3600,
+        })
+        .to_string()
+        .as_bytes());
+        let message = format!("{header}.{claims}");
+        let pair = ring::signature::RsaKeyPair::from_pkcs8(&self.key)
+            .map_err(|e| format!("the service account's private key is not an RSA key: {e}"))?;
+        let mut signature = vec![0; pair.public().modulus_len()];
+        pair.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            message.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|e| format!("signing the token request failed: {e}"))?;
+        Ok(format!("{message}.{}", b64(&signature)))
+    }
+
+    #[cfg(not(feature = "https"))]
+    fn assertion(&self) -> Result<String, String> {
+        let _unused = &self.key;
+        Err(
+            "service account keys need burnrate built with its default features (TLS and \
+             RSA signing)"
+                .into(),
+        )
     }
 }
 
@@ -406,7 +578,13 @@ impl<'a> Client<'a> {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_millis(500 << attempt));
             }
-            let mut response = match send(format!("Bearer {}", self.config.token)) {
+            let token = match &self.config.auth {
+                Auth::Token(token) => token.clone(),
+                Auth::ServiceAccount(account) => {
+                    account.token(&self.agent).map_err(|e| self.error(e))?
+                }
+            };
+            let mut response = match send(format!("Bearer {token}")) {
                 Ok(r) => r,
                 Err(e) => {
                     last = e.to_string();
