@@ -363,6 +363,30 @@ impl Engine {
         self.deliver_with(files, records, prepared, &[])
     }
 
+    /// Whether delivering `prepared` with `sources` would change nothing: every scope it
+    /// brings is held with exactly these parts, and each source's fingerprint is already
+    /// stored for that source. Such a delivery (a folder read again unchanged, as each
+    /// restart of `run` and each `ingest` of the same files does) need not be logged: the
+    /// log would only grow.
+    pub fn is_unchanged(
+        &self,
+        prepared: &Prepared,
+        sources: &[(String, Fingerprint)],
+    ) -> Result<bool> {
+        for (scope, parts) in held::group(prepared.parts.clone()) {
+            match self.current.get(&scope) {
+                Some((_, held)) if *held == parts => {}
+                _ => return Ok(false),
+            }
+        }
+        for (source, fp) in sources {
+            if self.store.additive_source_with(fp)?.as_deref() != Some(source.as_str()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// [`Engine::deliver`], also storing the content fingerprint of each additive source
     /// the delivery brings, in the same transaction (see [`Engine::additive_source_with`]).
     pub fn deliver_with(

@@ -214,12 +214,14 @@ fn a_gcp_export_and_its_copy_in_one_folder_deliver_once() {
         )),
         "{err}"
     );
-    // Again, after a restart: both are refused or replaced, nothing is added.
+    // Again, after a restart: the copy is refused again, and the original equals what is
+    // stored, so nothing is added (nor logged).
     let (code, out, err) = ingest(&store, &[&folder]);
     assert_eq!(code, Some(1), "{out}{err}");
+    assert_eq!(out.matches("is identical to").count(), 1, "{out}");
     assert!(
         err.contains(&format!(
-            "stored delivery 2 from {}: {records} records",
+            "unchanged: the delivery from {} ({records} records)",
             folder.display()
         )),
         "{err}"

@@ -522,3 +522,52 @@ fn a_rejected_row_is_named_by_its_data_row_not_its_line() {
         "{stdout}"
     );
 }
+
+/// The same folder read again unchanged is not logged again (each restart of `run` reads
+/// every folder again, so the log would grow without bound); a changed folder is.
+#[test]
+fn an_unchanged_folder_read_again_is_not_logged_again() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let folder = work.path().join("march");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let cur =
+        std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    std::fs::write(folder.join("cur.csv"), &cur).expect("write");
+    let gcp =
+        case_dir("B09").join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl");
+    std::fs::copy(&gcp, folder.join("gcp.jsonl")).expect("copy");
+    let logged = |store: &std::path::Path| {
+        burnrate_sink::EmbeddedStore::open_read_only(store)
+            .expect("store")
+            .logged_deliveries()
+            .expect("log")
+            .len()
+    };
+    let dir = folder.display().to_string();
+    let first = common::burnrate(&store, &["ingest", &dir]);
+    assert!(first.status.success());
+    let after_first = logged(&store);
+    assert_eq!(after_first, 1, "one folder, one delivery");
+    let again = common::burnrate(&store, &["ingest", &dir]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(stderr.contains("unchanged: the delivery from"), "{stderr}");
+    assert_eq!(logged(&store), after_first);
+    assert_eq!(
+        march_total(&store),
+        dec("0.50") + jdec(&expected("B09")["expected"]["totals"], "net_cost")
+    );
+
+    // One CUR line dropped: a change, stored as a new delivery.
+    let fewer: Vec<&str> = cur.lines().collect();
+    std::fs::write(
+        folder.join("cur.csv"),
+        fewer[..fewer.len() - 1].join("\n") + "\n",
+    )
+    .expect("write");
+    let changed = common::burnrate(&store, &["ingest", &dir]);
+    assert!(changed.status.success());
+    assert!(String::from_utf8_lossy(&changed.stderr).contains("stored delivery"));
+    assert_eq!(logged(&store), after_first + 1);
+}

@@ -616,6 +616,18 @@ pub(crate) fn ingest_files(
         if let Some(engine) = engine.as_deref_mut()
             && records > 0
         {
+            if engine
+                .is_unchanged(&prepared, &fingerprints)
+                .context("comparing the delivery with the store")?
+            {
+                eprintln!(
+                    "unchanged: the delivery from {} ({records} records) equals what is \
+                     stored; nothing to store",
+                    folder.display()
+                );
+                tally.end_folder(true);
+                continue;
+            }
             let (seq, rows) = engine
                 .deliver_with(read, records, prepared, &fingerprints)
                 .with_context(|| format!("storing the delivery from {}", folder.display()))?;
