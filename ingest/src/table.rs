@@ -315,12 +315,16 @@ enum Quote {
 }
 
 impl Quote {
+    /// The state after `bytes`. Inside a cell only its end matters, so the scan jumps from
+    /// one quote (in a quoted cell) or one delimiter (in a plain cell) to the next with
+    /// `memchr`: this runs over every byte of every CSV file read, and a byte-at-a-time
+    /// state machine cost a third of the CUR reader's throughput.
     fn after(self, bytes: &[u8]) -> Quote {
         let mut state = self;
         let mut rest = bytes;
         while let Some((&b, tail)) = rest.split_first() {
             state = match state {
-                Quote::Open => match rest.iter().position(|&c| c == b'"') {
+                Quote::Open => match memchr::memchr(b'"', rest) {
                     // Skip to the next quote: nothing else matters inside a quoted cell.
                     Some(i) => {
                         rest = &rest[i + 1..];
@@ -328,19 +332,21 @@ impl Quote {
                     }
                     None => return Quote::Open,
                 },
-                Quote::CellStart => {
+                Quote::Plain => match memchr::memchr3(b',', b'\n', b'\r', rest) {
+                    // A quote inside a plain cell is a plain character: skip to its end.
+                    Some(i) => {
+                        rest = &rest[i + 1..];
+                        Quote::CellStart
+                    }
+                    None => return Quote::Plain,
+                },
+                Quote::CellStart | Quote::Closing => {
                     rest = tail;
+                    // After a closing quote, a second one is an escaped quote (the cell goes on
+                    // quoted), as a quote at the start of a cell opens one.
                     match b {
                         b'"' => Quote::Open,
                         b',' | b'\n' | b'\r' => Quote::CellStart,
-                        _ => Quote::Plain,
-                    }
-                }
-                Quote::Plain | Quote::Closing => {
-                    rest = tail;
-                    match (state, b) {
-                        (Quote::Closing, b'"') => Quote::Open,
-                        (_, b',' | b'\n' | b'\r') => Quote::CellStart,
                         _ => Quote::Plain,
                     }
                 }
@@ -476,6 +482,37 @@ pub fn sniff_csv_header(prefix: &[u8]) -> Option<Header> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The quote state one byte at a time, straight from the rules on [`Quote`]: the
+    /// reference the `memchr` scan must agree with.
+    fn quote_by_byte(mut state: Quote, bytes: &[u8]) -> Quote {
+        for &b in bytes {
+            state = match (state, b) {
+                (Quote::Open, b'"') => Quote::Closing,
+                (Quote::Open, _) => Quote::Open,
+                (Quote::CellStart | Quote::Closing, b'"') => Quote::Open,
+                (_, b',' | b'\n' | b'\r') => Quote::CellStart,
+                _ => Quote::Plain,
+            };
+        }
+        state
+    }
+
+    proptest::proptest! {
+        /// Over CSV-ish bytes cut into two reads anywhere, the scan ends where the byte
+        /// by byte rules do.
+        #[test]
+        fn the_quote_scan_agrees_with_the_byte_rules(
+            text in "[a\",\r\n ]{0,60}",
+            cut in 0usize..61,
+        ) {
+            let bytes = text.as_bytes();
+            let cut = cut.min(bytes.len());
+            let scanned = Quote::CellStart.after(&bytes[..cut]).after(&bytes[cut..]);
+            proptest::prop_assert_eq!(scanned, quote_by_byte(Quote::CellStart, bytes), "{:?}", text);
+        }
+    }
+
     use super::*;
 
     #[test]
