@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +31,10 @@ struct Fake {
     rows: Vec<String>,
     /// What was asked: (method, path, query string).
     seen: Mutex<Vec<String>>,
+    /// getQueryResults answers 200 with the job's failure (`status.errorResult`).
+    job_fails: AtomicBool,
+    /// getQueryResults answers at once that the job is not done, every time.
+    never_done: AtomicBool,
 }
 
 /// B09's export rows as BigQuery's `TO_JSON_STRING` serializes them: the same nested row,
@@ -163,6 +168,22 @@ async fn results(
         .lock()
         .expect("lock")
         .push(format!("GET {job} {token}"));
+    let reference = json!({"projectId": "acme-billing", "jobId": "job_b09", "location": "US"});
+    if fake.never_done.load(Ordering::SeqCst) {
+        return (
+            StatusCode::OK,
+            Json(json!({"jobComplete": false, "jobReference": reference})),
+        );
+    }
+    if fake.job_fails.load(Ordering::SeqCst) {
+        let error = json!({"reason": "resourcesExceeded",
+            "message": "Resources exceeded during query execution."});
+        return (
+            StatusCode::OK,
+            Json(json!({"jobComplete": true, "jobReference": reference,
+                "status": {"state": "DONE", "errorResult": error}, "errors": [error]})),
+        );
+    }
     let start = token.parse().unwrap_or(0);
     (StatusCode::OK, Json(page(&fake, start)))
 }
@@ -470,4 +491,83 @@ fn a_service_account_key_reads_the_table() {
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Invalid JWT Signature."), "{out}");
+}
+
+/// A job that failed, told in a 200 answer (`status.errorResult`), is a failure: the month
+/// it was to read keeps its file and what it gave, it is not emptied.
+#[test]
+fn a_failed_job_keeps_the_month_as_it_was() {
+    let (endpoint, fake) = serve();
+    let store = tempfile::tempdir().expect("tempdir");
+    let address = format!("{TABLE}?from=202403");
+    let (code, out, err) = burnrate(&endpoint, Some(TOKEN), store.path(), &["ingest", &address]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let file = store
+        .path()
+        .join("bigquery/acme-billing.billing.gcp_billing_export_v1_012345_6789AB_CDEF01")
+        .join("gcp_billing_export_v1_012345_6789AB_CDEF01-202403.jsonl");
+    let before = std::fs::read(&file).expect("the month file");
+    assert_eq!(
+        before.iter().filter(|b| **b == b'\n').count(),
+        fake.rows.len()
+    );
+
+    fake.job_fails.store(true, Ordering::SeqCst);
+    let (code, out, err) = burnrate(&endpoint, Some(TOKEN), store.path(), &["ingest", &address]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("resourcesExceeded: Resources exceeded during query execution."),
+        "{out}\n{err}"
+    );
+    assert_eq!(std::fs::read(&file).expect("the month file"), before);
+    let (code, out, err) = burnrate(
+        &endpoint,
+        Some(TOKEN),
+        store.path(),
+        &[
+            "summary",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-31",
+            "--scope",
+            "all",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).expect("summary");
+    let net = jdec(&expected("B09")["expected"]["totals"], "net_cost");
+    assert_eq!(dec(doc["total_cost"].as_str().expect("one currency")), net);
+}
+
+/// A server that answers at once that the job is not done is not asked again at once: in
+/// 3 s, a handful of polls (0.5 s, 1 s, 2 s apart), not thousands.
+#[test]
+fn a_job_that_never_finishes_is_polled_with_pauses() {
+    let (endpoint, fake) = serve();
+    fake.never_done.store(true, Ordering::SeqCst);
+    let store = tempfile::tempdir().expect("tempdir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("--data-dir")
+        .arg(store.path())
+        .args(["ingest", &format!("{TABLE}?from=202403")])
+        .env("BURNRATE_BIGQUERY_ENDPOINT", &endpoint)
+        .env("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN)
+        .env_remove("BURNRATE_BIGQUERY_PROJECT")
+        .env_remove("BURNRATE_BIGQUERY_LOCATION")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run burnrate");
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = child.kill();
+    let _ = child.wait();
+    let gets = fake
+        .seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|s| s.starts_with("GET "))
+        .count();
+    assert!((1..=6).contains(&gets), "{gets} polls in 3 s");
 }

@@ -12,7 +12,7 @@
 //! A store is anything that can list its objects and stream one ([`ObjectStore`]); the
 //! HTTP helpers ([`agent`], [`get`]) are shared by the stores here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -41,7 +41,7 @@ pub trait ObjectStore {
 /// What a [`mirror`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
-    /// Objects under the prefix (folder markers left out).
+    /// Objects under the prefix (folder markers and hidden objects left out).
     pub listed: usize,
     /// Objects downloaded because they were new or changed.
     pub downloaded: usize,
@@ -49,8 +49,8 @@ pub struct SyncReport {
     pub unchanged: usize,
     /// Bytes downloaded.
     pub bytes: u64,
-    /// The local copies of every object of every folder that is complete, in key order:
-    /// what to read.
+    /// The local copies of every object of every folder that is complete, folder by
+    /// folder in name order: what to read.
     pub files: Vec<PathBuf>,
     /// Folders left as they were (the folder's name, and why): one of their objects could
     /// not be downloaded or has a key that is no local path.
@@ -78,11 +78,30 @@ pub fn mirror(store: &dyn ObjectStore, root: &Path) -> Result<SyncReport, Mirror
         store: store.name(),
         reason,
     })?;
+    // Hidden objects (a part of the key starts with `.`: `.keep`, Spark's `.part-0.crc`)
+    // are not read, as hidden files of a local folder are not: they are not downloaded.
+    let objects: Vec<Listed> = objects.into_iter().filter(|o| !hidden(&o.key)).collect();
     let mut report = SyncReport::default();
+    // Every folder some key lies in (`a` and `a/b` for `a/b/c.csv`): a local copy cannot
+    // be a file and a folder at once.
+    let mut parents: BTreeSet<&str> = BTreeSet::new();
+    for object in &objects {
+        let mut key = object.key.as_str();
+        while let Some((parent, _)) = key.rsplit_once('/') {
+            if !parents.insert(parent) {
+                break;
+            }
+            key = parent;
+        }
+    }
     let mut folders: BTreeMap<String, Vec<Listed>> = BTreeMap::new();
-    for object in objects {
-        // Folder markers (`a/b/`) are no files.
-        if object.key.ends_with('/') {
+    let mut collisions: BTreeMap<String, String> = BTreeMap::new();
+    for object in &objects {
+        // Folder markers (`a/b/`) are no files; neither is an empty object named like a
+        // folder of other keys (`a/b` beside `a/b/c.csv`: how a storage account with a
+        // hierarchical namespace lists its directories).
+        if object.key.ends_with('/') || (object.size == 0 && parents.contains(object.key.as_str()))
+        {
             continue;
         }
         report.listed += 1;
@@ -91,10 +110,33 @@ pub fn mirror(store: &dyn ObjectStore, root: &Path) -> Result<SyncReport, Mirror
             .rsplit_once('/')
             .map_or("", |(folder, _)| folder)
             .to_string();
-        folders.entry(folder).or_default().push(object);
+        if parents.contains(object.key.as_str()) {
+            collisions.entry(folder).or_insert_with(|| {
+                format!(
+                    "the key {:?} is both an object and the folder of other keys ({0}/...);                      a local copy cannot be both a file and a folder",
+                    object.key
+                )
+            });
+            continue;
+        }
+        folders.entry(folder).or_default().push(object.clone());
+    }
+    // The local paths of every object to be mirrored: a local file in the way of one of
+    // them that is none of them is a stale copy (of an object now a folder), removed.
+    let wanted: BTreeSet<PathBuf> = folders
+        .values()
+        .flatten()
+        .filter_map(|o| local_path(root, &o.key))
+        .collect();
+    for (folder, reason) in &collisions {
+        report
+            .failed
+            .push((format!("{}/{folder}", store.name()), reason.clone()));
+        // The folder is kept as it was: none of its objects is read.
+        folders.remove(folder);
     }
     for (folder, objects) in folders {
-        match mirror_folder(store, root, &objects, &mut report) {
+        match mirror_folder(store, root, &objects, &wanted, &mut report) {
             Ok(()) => {}
             Err(FolderError::Remote(reason)) => report
                 .failed
@@ -125,6 +167,7 @@ fn mirror_folder(
     store: &dyn ObjectStore,
     root: &Path,
     objects: &[Listed],
+    wanted: &BTreeSet<PathBuf>,
     report: &mut SyncReport,
 ) -> Result<(), FolderError> {
     let mut local = Vec::new();
@@ -135,6 +178,8 @@ fn mirror_folder(
                 o.key
             ))
         })?;
+        clear_the_way(root, &path, wanted)
+            .map_err(|why| FolderError::Remote(format!("{}: {why}", o.key)))?;
         local.push((o, path));
     }
     let changed: Vec<&(&Listed, PathBuf)> =
@@ -195,6 +240,12 @@ fn download(store: &dyn ObjectStore, o: &Listed, temp: &Path) -> Result<u64, Fol
     Ok(n)
 }
 
+/// A part of `key` is a hidden name (not `.` or `..`, which make no local path).
+fn hidden(key: &str) -> bool {
+    key.split('/')
+        .any(|part| part.starts_with('.') && !matches!(part, "." | ".."))
+}
+
 /// `root/key`, when every part of the key is a plain name.
 fn local_path(root: &Path, key: &str) -> Option<PathBuf> {
     let relative = Path::new(key);
@@ -203,6 +254,50 @@ fn local_path(root: &Path, key: &str) -> Option<PathBuf> {
             .components()
             .all(|c| matches!(c, Component::Normal(_)));
     plain.then(|| root.join(relative))
+}
+
+/// Makes sure `path` can be a file: a file in place of one of its folders (under `root`)
+/// that is no wanted copy is a stale copy and is removed; anything else in the way (a
+/// wanted file, a folder where the file goes) is why not.
+fn clear_the_way(root: &Path, path: &Path, wanted: &BTreeSet<PathBuf>) -> Result<(), String> {
+    let Ok(relative) = path.strip_prefix(root) else {
+        return Ok(());
+    };
+    let mut at = root.to_path_buf();
+    let mut parts = relative.components().peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            break;
+        }
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(meta) if meta.is_file() && !wanted.contains(&at) => {
+                std::fs::remove_file(&at).map_err(|e| {
+                    format!(
+                        "the stale local file {} is where a folder goes and cannot be removed: {e}",
+                        at.display()
+                    )
+                })?;
+                return Ok(());
+            }
+            Ok(_) => {
+                return Err(format!(
+                    "the local {} is no folder, and a folder goes there",
+                    at.display()
+                ));
+            }
+            Err(_) => return Ok(()),
+        }
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(format!(
+            "a local folder {} is where the object's copy goes (the folder of keys no longer \
+             listed?)",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The local copy has the object's size and last-modified time.
@@ -327,6 +422,118 @@ mod tests {
         assert_eq!(
             xml_error("<Error><Code>NoSuchBucket</Code><Message>gone</Message></Error>"),
             "NoSuchBucket: gone"
+        );
+    }
+
+    /// A store held in memory: key -> bytes, all modified at one time.
+    struct Fake(Vec<(&'static str, &'static [u8])>);
+
+    impl ObjectStore for Fake {
+        fn name(&self) -> String {
+            "fake://b".into()
+        }
+        fn list(&self) -> Result<Vec<Listed>, String> {
+            Ok(self
+                .0
+                .iter()
+                .map(|(k, v)| Listed {
+                    key: (*k).to_string(),
+                    size: v.len() as u64,
+                    modified: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+                })
+                .collect())
+        }
+        fn download(&self, key: &str, to: &mut dyn Write) -> Result<u64, String> {
+            let (_, v) = self.0.iter().find(|(k, _)| *k == key).ok_or("gone")?;
+            to.write_all(v).map_err(|e| e.to_string())?;
+            Ok(v.len() as u64)
+        }
+    }
+
+    /// Hidden objects are not read from a mirror, as hidden files are not from a local
+    /// folder (Spark writes a hidden `.crc` beside each part); nor are they downloaded.
+    #[test]
+    fn hidden_objects_are_left_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Fake(vec![
+            ("e/part-0.csv", b"a\n1\n"),
+            ("e/.part-0.csv.crc", b"crc"),
+            ("e/.spark/x.csv", b"x"),
+            ("bad/../x.csv", b"x"),
+        ]);
+        let report = mirror(&store, dir.path()).expect("mirrors");
+        assert_eq!(report.files, vec![dir.path().join("e/part-0.csv")]);
+        assert_eq!((report.listed, report.downloaded), (2, 1));
+        assert!(!dir.path().join("e/.part-0.csv.crc").exists());
+        // A `..` is no hidden name: its folder still fails, named.
+        assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+        assert_eq!(report.failed[0].0, "fake://b/bad/..");
+    }
+
+    /// A hierarchical-namespace account lists its directories as empty blobs named like
+    /// the folder (`cost`, `cost/daily`): they are folders, not files in the way.
+    #[test]
+    fn empty_objects_named_like_folders_are_folders() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Fake(vec![
+            ("cost", b""),
+            ("cost/daily", b""),
+            ("cost/daily/x.csv", b"a,b\n1,2\n"),
+        ]);
+        let report = mirror(&store, dir.path()).expect("mirrors");
+        assert_eq!(report.failed, Vec::<(String, String)>::new());
+        assert_eq!(report.listed, 1);
+        assert_eq!(report.files, vec![dir.path().join("cost/daily/x.csv")]);
+        assert_eq!(
+            std::fs::read(dir.path().join("cost/daily/x.csv")).expect("copy"),
+            b"a,b\n1,2\n"
+        );
+    }
+
+    /// An object `a` with bytes beside `a/b.csv`: the folder holding `a` fails and says
+    /// why; the folder `a` is mirrored.
+    #[test]
+    fn an_object_that_is_also_a_folder_fails_its_own_folder_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Fake(vec![("a", b"xyz"), ("a/b.csv", b"1"), ("c.csv", b"2")]);
+        let report = mirror(&store, dir.path()).expect("mirrors");
+        assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+        assert_eq!(report.failed[0].0, "fake://b/");
+        assert!(
+            report.failed[0].1.contains("\"a\""),
+            "{}",
+            report.failed[0].1
+        );
+        assert_eq!(report.files, vec![dir.path().join("a/b.csv")]);
+    }
+
+    /// What was a file in the store and is now a folder: the stale local file is replaced
+    /// by the folder. A local folder where an object's file goes fails that folder only.
+    #[test]
+    fn local_leftovers_in_the_way() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a"), b"old object a").expect("write");
+        std::fs::create_dir_all(dir.path().join("d/e")).expect("mkdir");
+        std::fs::write(dir.path().join("d/e/old.csv"), b"1").expect("write");
+        let store = Fake(vec![
+            ("a/b.csv", b"1"),
+            ("d/e", b"now a file"),
+            ("f.csv", b"3"),
+        ]);
+        let report = mirror(&store, dir.path()).expect("mirrors");
+        assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+        assert_eq!(report.failed[0].0, "fake://b/d");
+        assert_eq!(
+            report.files,
+            vec![dir.path().join("f.csv"), dir.path().join("a/b.csv")]
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("a/b.csv")).expect("copy"),
+            b"1"
+        );
+        assert!(
+            dir.path().join("d/e/old.csv").is_file(),
+            "a local folder is never removed"
         );
     }
 }

@@ -37,13 +37,13 @@ pub struct RecommendationsArgs {
     #[arg(long = "state", value_name = "STATE")]
     states: Vec<String>,
     /// Only those saving at least this much a month, in their own currency.
-    #[arg(long, value_name = "AMOUNT")]
+    #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
     min_savings: Option<String>,
     /// At most this many (1 to 1000; default 100).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     limit: Option<String>,
     /// Skip this many (the previous page's next_offset).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     offset: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
@@ -74,9 +74,11 @@ impl RecommendationsArgs {
     }
 }
 
-/// The endpoint's parameter names as this command's flags, for error messages.
+/// The endpoint's parameter names as this command's flags, for error messages: the
+/// names that are no plain words anywhere, the others where a message names its
+/// parameter (`limit must be ...`, `state may be given once`).
 fn flag_words(detail: &str) -> String {
-    [
+    let detail = [
         ("cloud_provider", "--provider"),
         ("recommendation_type", "--type"),
         ("min_savings", "--min-savings"),
@@ -84,7 +86,15 @@ fn flag_words(detail: &str) -> String {
     .iter()
     .fold(detail.to_string(), |d, (param, flag)| {
         d.replace(param, flag)
-    })
+    });
+    for param in ["limit", "offset", "state", "status", "priority"] {
+        for verb in [" must ", " may "] {
+            if let Some(rest) = detail.strip_prefix(&format!("{param}{verb}")) {
+                return format!("--{param}{verb}{rest}");
+            }
+        }
+    }
+    detail
 }
 
 pub fn run(args: RecommendationsArgs, data_dir: &Path) -> Result<std::process::ExitCode> {
@@ -138,4 +148,36 @@ fn table(list: &RecommendationList) -> String {
         let _ = writeln!(out, "savings/month, all selected: {total} {currency}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every refused flag is named as a flag, as `--min-savings` always was.
+    #[test]
+    fn refusals_name_the_flags() {
+        let refusal = |pairs: &[(&str, &str)]| {
+            let params = RawParams::from_pairs(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            );
+            let e = match RecommendationQuery::parse(&params) {
+                Err(e) => e,
+                Ok(_) => Page::parse(&params).expect_err("refused"),
+            };
+            flag_words(&e.0.detail)
+        };
+        assert!(refusal(&[("limit", "0")]).starts_with("--limit must be"));
+        assert!(refusal(&[("offset", "x")]).starts_with("--offset must be"));
+        assert!(refusal(&[("state", "bogus")]).starts_with("--state must be one of"));
+        assert!(refusal(&[("status", "bogus")]).starts_with("--status must be one of"));
+        assert!(refusal(&[("priority", "x")]).starts_with("--priority must be one of"));
+        assert!(refusal(&[("min_savings", "x")]).starts_with("--min-savings must be"));
+        assert!(
+            refusal(&[("limit", "1"), ("limit", "2")]).starts_with("--limit may be given once")
+        );
+    }
 }

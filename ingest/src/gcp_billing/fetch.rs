@@ -438,6 +438,29 @@ fn same_bytes(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Why the job of a 2xx answer failed, when it says so: its `status.errorResult` (or a
+/// bare `errorResult`), or `errors` on a finished answer that holds no result (no
+/// `schema`, no `rows`). Read as a result, such an answer would be an empty month that
+/// replaces the month's rows.
+fn job_error(page: &Value) -> Option<String> {
+    let describe = |e: &Value| {
+        let message = e["message"].as_str().unwrap_or("no message");
+        match e["reason"].as_str() {
+            Some(reason) => format!("{reason}: {message}"),
+            None => message.to_string(),
+        }
+    };
+    for result in [&page["status"]["errorResult"], &page["errorResult"]] {
+        if result.is_object() {
+            return Some(describe(result));
+        }
+    }
+    let errors = page["errors"].as_array().filter(|e| !e.is_empty())?;
+    let finished = page["jobComplete"] != json!(false);
+    let no_result = page.get("schema").is_none() && page.get("rows").is_none();
+    (finished && no_result).then(|| describe(&errors[0]))
+}
+
 /// `YYYYMM` of `date`'s month and of the month before.
 pub fn this_and_previous_month(date: chrono::NaiveDate) -> (String, String) {
     use chrono::Datelike;
@@ -527,11 +550,19 @@ impl<'a> Client<'a> {
             .or_else(|| self.config.location.clone());
         let started = std::time::Instant::now();
         let mut count = 0;
+        let mut polls = 0u32;
         loop {
+            if let Some(why) = job_error(&page) {
+                return Err(self.error(format!("the query job {job_id} failed: {why}")));
+            }
             if page["jobComplete"] == json!(false) {
                 if started.elapsed() > QUERY_DEADLINE {
                     return Err(self.error(format!("the query job {job_id} did not finish")));
                 }
+                // A server that answers at once instead of waiting `timeoutMs` is not
+                // asked again at once: 0.5 s, 1 s, 2 s, then every 4 s.
+                std::thread::sleep(Duration::from_millis(500 << polls.min(3)));
+                polls += 1;
             } else {
                 for row in page["rows"].as_array().into_iter().flatten() {
                     let cell = row["f"][0]["v"].as_str().ok_or_else(|| {
@@ -675,6 +706,25 @@ mod tests {
             this_and_previous_month(d("2027-01-01")),
             ("202701".into(), "202612".into())
         );
+    }
+
+    #[test]
+    fn a_failed_job_in_a_2xx_answer_is_an_error() {
+        let failed = json!({"jobComplete": true, "status": {"state": "DONE",
+            "errorResult": {"reason": "resourcesExceeded", "message": "too big"}}});
+        assert_eq!(
+            job_error(&failed).as_deref(),
+            Some("resourcesExceeded: too big")
+        );
+        let bare = json!({"jobComplete": true, "errors": [{"message": "bad"}]});
+        assert_eq!(job_error(&bare).as_deref(), Some("bad"));
+        // Warnings beside a result, or on a job still running, are no failure.
+        let warned = json!({"jobComplete": true, "schema": {}, "rows": [],
+            "errors": [{"message": "a warning"}]});
+        assert_eq!(job_error(&warned), None);
+        let running = json!({"jobComplete": false, "errors": [{"message": "a warning"}]});
+        assert_eq!(job_error(&running), None);
+        assert_eq!(job_error(&json!({"jobComplete": true, "rows": []})), None);
     }
 
     #[test]
