@@ -289,14 +289,40 @@ pub struct CsvTable<R: Read> {
 }
 
 /// Passes a stream through, remembering how many bytes it gave, its last byte, whether it
-/// has ended and whether it is inside a quoted cell: enough to tell a last row that the end
-/// of the file cut off.
+/// has ended, and the bytes from the start of the record being read on: enough to tell a
+/// last row that the end of the file cut off. Whether the file ends inside a quoted cell is
+/// worked out only for the last record, which starts outside any quote, from the bytes
+/// kept: scanning every byte of every file for quotes cost a fifth of the CUR reader's
+/// throughput.
 struct Tail<R> {
     inner: R,
     bytes: u64,
     last: Option<u8>,
     ended: bool,
-    quote: Quote,
+    /// The bytes read from offset `kept_from` on.
+    kept: Vec<u8>,
+    kept_from: u64,
+}
+
+impl<R> Tail<R> {
+    /// The record about to be read starts at byte `start`: the bytes before it are no
+    /// longer needed. (They are dropped in large pieces, so that keeping costs one copy of
+    /// each byte in all.)
+    fn record_starts_at(&mut self, start: u64) {
+        let before = usize::try_from(start.saturating_sub(self.kept_from)).unwrap_or(usize::MAX);
+        if before >= 64 * 1024 && before * 2 >= self.kept.len() {
+            let before = before.min(self.kept.len());
+            self.kept.drain(..before);
+            self.kept_from += before as u64;
+        }
+    }
+
+    /// Where the quotes stand at the end of the bytes read, scanning from `start`, the
+    /// start of a record (outside any quote).
+    fn quote_at_end(&self, start: u64) -> Quote {
+        let from = usize::try_from(start.saturating_sub(self.kept_from)).unwrap_or(usize::MAX);
+        Quote::CellStart.after(self.kept.get(from..).unwrap_or_default())
+    }
 }
 
 /// Where the bytes seen so far leave a CSV reader (the `csv` crate's defaults: `,`
@@ -362,13 +388,7 @@ impl<R: Read> Read for Tail<R> {
         if n > 0 {
             self.bytes += n as u64;
             self.last = Some(buf[n - 1]);
-            // The reader skips a byte order mark before the header; so does the state.
-            let bom = if self.bytes == n as u64 && buf[..n].starts_with(b"\xef\xbb\xbf") {
-                3
-            } else {
-                0
-            };
-            self.quote = self.quote.after(&buf[bom..n]);
+            self.kept.extend_from_slice(&buf[..n]);
         } else if !buf.is_empty() {
             self.ended = true;
         }
@@ -396,7 +416,8 @@ impl<R: Read> CsvTable<R> {
                 bytes: 0,
                 last: None,
                 ended: false,
-                quote: Quote::CellStart,
+                kept: Vec::new(),
+                kept_from: 0,
             });
         let names = reader
             .headers()
@@ -420,13 +441,15 @@ impl<R: Read> Table for CsvTable<R> {
     /// with empty trailing columns or a truncated cell. (A file cut exactly at a line end,
     /// or inside the last, unquoted cell of a row, cannot be told from a whole file.)
     fn next_row(&mut self, buf: &mut StringRecord) -> Result<bool, TableError> {
+        let start = self.reader.position().byte();
+        self.reader.get_mut().record_starts_at(start);
         match self.reader.read_record(buf) {
             Ok(true) => {
                 let tail = self.reader.get_ref();
                 let at_end = tail.ended && self.reader.position().byte() == tail.bytes;
                 let cut = if !at_end {
                     None
-                } else if tail.quote == Quote::Open {
+                } else if tail.quote_at_end(start) == Quote::Open {
                     Some("it ends inside a quoted cell whose closing quote never comes".to_string())
                 } else if !matches!(tail.last, Some(b'\n' | b'\r')) && buf.len() < self.header.len()
                 {
