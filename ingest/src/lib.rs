@@ -26,6 +26,7 @@ pub mod classify;
 pub mod detect;
 pub mod error;
 pub mod mirror;
+pub mod oauth;
 pub mod parquet_table;
 pub mod report;
 pub mod table;

@@ -32,6 +32,10 @@ pub struct Listed {
 pub trait ObjectStore {
     /// How a folder of it is named in messages (`s3://bucket`, `az://account/container`).
     fn name(&self) -> String;
+    /// What is listed, for a listing that fails (`s3://bucket/prefix`).
+    fn location(&self) -> String {
+        self.name()
+    }
     /// Every object under the store's prefix.
     fn list(&self) -> Result<Vec<Listed>, String>;
     /// Writes the object's bytes to `to`; returns how many.
@@ -75,7 +79,7 @@ pub enum MirrorError {
 /// is kept as it was and reported in `failed`.
 pub fn mirror(store: &dyn ObjectStore, root: &Path) -> Result<SyncReport, MirrorError> {
     let objects = store.list().map_err(|reason| MirrorError::List {
-        store: store.name(),
+        store: store.location(),
         reason,
     })?;
     // Hidden objects (a part of the key starts with `.`: `.keep`, Spark's `.part-0.crc`)

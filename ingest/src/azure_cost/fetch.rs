@@ -8,8 +8,8 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use instant_xml::FromXml;
 use url::Url;
@@ -79,8 +79,7 @@ pub struct ClientSecret {
     tenant: String,
     client_id: String,
     secret: String,
-    /// The current token and when to stop using it.
-    token: Mutex<Option<(String, Instant)>>,
+    token: crate::oauth::TokenCache,
 }
 
 impl std::fmt::Debug for ClientSecret {
@@ -97,48 +96,24 @@ impl ClientSecret {
     /// A token for Blob Storage: the one held while it has more than five minutes left,
     /// else a new one from the token endpoint.
     fn token(&self, agent: &ureq::Agent) -> Result<String, String> {
-        let mut held = self
-            .token
-            .lock()
-            .map_err(|_| "the token cache broke".to_string())?;
-        if let Some((token, until)) = held.as_ref()
-            && Instant::now() < *until
-        {
-            return Ok(token.clone());
-        }
-        let url = format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.authority.as_str().trim_end_matches('/'),
-            self.tenant
-        );
-        let form: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "client_credentials")
-            .append_pair("client_id", &self.client_id)
-            .append_pair("client_secret", &self.secret)
-            .append_pair("scope", "https://storage.azure.com/.default")
-            .finish();
-        let mut response = agent
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .send(form.as_bytes())
-            .map_err(|e| format!("the token endpoint {url} could not be reached: {e}"))?;
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let Some(token) = doc["access_token"].as_str().filter(|_| status == 200) else {
-            let why = doc["error_description"]
-                .as_str()
-                .or(doc["error"].as_str())
-                .map_or_else(|| text.chars().take(300).collect(), str::to_string);
-            return Err(format!(
-                "no access token for client {} in tenant {} (HTTP {status}): {why}",
-                self.client_id, self.tenant
-            ));
-        };
-        let lifetime = doc["expires_in"].as_u64().unwrap_or(3600);
-        let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(300));
-        *held = Some((token.to_string(), until));
-        Ok(token.to_string())
+        self.token.get(|| {
+            let url = format!(
+                "{}/{}/oauth2/v2.0/token",
+                self.authority.as_str().trim_end_matches('/'),
+                self.tenant
+            );
+            crate::oauth::request(
+                agent,
+                &url,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", &self.client_id),
+                    ("client_secret", &self.secret),
+                    ("scope", "https://storage.azure.com/.default"),
+                ],
+                &format!("client {} in tenant {}", self.client_id, self.tenant),
+            )
+        })
     }
 }
 
@@ -197,7 +172,7 @@ impl BlobConfig {
                     tenant,
                     client_id,
                     secret,
-                    token: Mutex::new(None),
+                    token: crate::oauth::TokenCache::default(),
                 }))
             }
             (None, None, _) => BlobAuth::Anonymous,
@@ -312,6 +287,10 @@ impl ObjectStore for Container<'_> {
         format!("az://{}/{}", self.location.account, self.location.container)
     }
 
+    fn location(&self) -> String {
+        self.location.to_string()
+    }
+
     fn list(&self) -> Result<Vec<Listed>, String> {
         let mut objects = Vec::new();
         let mut marker: Option<String> = None;
@@ -367,13 +346,7 @@ pub fn sync(
         location,
         agent: mirror::agent(),
     };
-    mirror::mirror(&container, root).map_err(|e| match e {
-        MirrorError::List { reason, .. } => MirrorError::List {
-            store: location.to_string(),
-            reason,
-        },
-        other => other,
-    })
+    mirror::mirror(&container, root)
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use url::Url;
@@ -173,7 +173,7 @@ pub struct ServiceAccount {
     /// The private key, PKCS #8 DER.
     key: Vec<u8>,
     token_uri: String,
-    token: Mutex<Option<(String, Instant)>>,
+    token: crate::oauth::TokenCache,
 }
 
 impl std::fmt::Debug for ServiceAccount {
@@ -224,53 +224,24 @@ impl ServiceAccount {
             key,
             token_uri: field("token_uri")
                 .unwrap_or_else(|_| "https://oauth2.googleapis.com/token".into()),
-            token: Mutex::new(None),
+            token: crate::oauth::TokenCache::default(),
         })
     }
 
     /// A token: the one held while it has more than five minutes left, else a new one.
     fn token(&self, agent: &ureq::Agent) -> Result<String, String> {
-        let mut held = self
-            .token
-            .lock()
-            .map_err(|_| "the token cache broke".to_string())?;
-        if let Some((token, until)) = held.as_ref()
-            && Instant::now() < *until
-        {
-            return Ok(token.clone());
-        }
-        let assertion = self.assertion()?;
-        let form: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
-            .append_pair("assertion", &assertion)
-            .finish();
-        let mut response = agent
-            .post(&self.token_uri)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .send(form.as_bytes())
-            .map_err(|e| {
-                format!(
-                    "the token endpoint {} could not be reached: {e}",
-                    self.token_uri
-                )
-            })?;
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        let doc: Value = serde_json::from_str(&text).unwrap_or_default();
-        let Some(token) = doc["access_token"].as_str().filter(|_| status == 200) else {
-            let why = doc["error_description"]
-                .as_str()
-                .or(doc["error"].as_str())
-                .map_or_else(|| text.chars().take(300).collect(), str::to_string);
-            return Err(format!(
-                "no access token for {} (HTTP {status}): {why}",
-                self.email
-            ));
-        };
-        let lifetime = doc["expires_in"].as_u64().unwrap_or(3600);
-        let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(300));
-        *held = Some((token.to_string(), until));
-        Ok(token.to_string())
+        self.token.get(|| {
+            let assertion = self.assertion()?;
+            crate::oauth::request(
+                agent,
+                &self.token_uri,
+                &[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                    ("assertion", &assertion),
+                ],
+                &self.email,
+            )
+        })
     }
 
     /// The signed JWT that asks for a BigQuery token.

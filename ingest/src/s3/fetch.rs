@@ -236,6 +236,10 @@ impl ObjectStore for Prefix<'_> {
         format!("s3://{}", self.location.bucket)
     }
 
+    fn location(&self) -> String {
+        self.location.to_string()
+    }
+
     fn list(&self) -> Result<Vec<Listed>, String> {
         let mut objects = Vec::new();
         let mut token: Option<String> = None;
@@ -309,14 +313,7 @@ pub fn sync(
         bucket,
         agent: mirror::agent(),
     };
-    mirror::mirror(&prefix, root).map_err(|e| match e {
-        // Name the prefix, not only the bucket.
-        MirrorError::List { reason, .. } => MirrorError::List {
-            store: location.to_string(),
-            reason,
-        },
-        other => other,
-    })
+    mirror::mirror(&prefix, root)
 }
 
 #[cfg(test)]
