@@ -54,3 +54,22 @@ pub enum IngestError {
     #[error("{path}: {reason}")]
     Unreadable { path: PathBuf, reason: String },
 }
+
+impl IngestError {
+    /// A JSON-lines file whose last line has no line end and is not whole JSON: it was cut
+    /// short (a partial download, a file still being written), so none of it may stand for
+    /// the file, and what it gave before stays.
+    pub fn cut_json_line(
+        path: &std::path::Path,
+        line: u64,
+        error: &serde_json::Error,
+    ) -> IngestError {
+        IngestError::Unreadable {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the file breaks off at line {line}: its last line has no line end and is not \
+                 whole JSON ({error}); the file was cut short, none of it is read"
+            ),
+        }
+    }
+}

@@ -233,17 +233,9 @@ pub fn read_jsonl(
         }
         let result = match serde_json::from_str::<serde_json::Value>(text) {
             Ok(v) => json_line(ctx, line, &v, out),
-            // The last line, without its line end and not whole JSON: the file was cut
-            // short (a partial download, a file still being written). What it gave must
-            // not stand for the file: its previous contribution stays.
+            // The last line, without its line end and not whole JSON: the file was cut short.
             Err(e) if buf.last() != Some(&b'\n') => {
-                return Err(IngestError::Unreadable {
-                    path: ctx.path.clone(),
-                    reason: format!(
-                        "the file breaks off at line {line}: its last line has no line end \
-                         and is not whole JSON ({e}); the file was cut short, none of it is read"
-                    ),
-                });
+                return Err(IngestError::cut_json_line(&ctx.path, line, &e));
             }
             Err(e) => Err(RowError {
                 file: ctx.file.clone(),

@@ -356,16 +356,9 @@ pub fn read_cloudwatch(
                 column: None,
                 reason: "the line is not a JSON object".into(),
             }),
-            // The last line, without its line end and not whole JSON: the file was cut
-            // short, and what it gave must not stand for it.
+            // The last line, without its line end and not whole JSON: the file was cut short.
             Err(e) if buf.last() != Some(&b'\n') => {
-                return Err(IngestError::Unreadable {
-                    path: ctx.path.clone(),
-                    reason: format!(
-                        "the file breaks off at line {number}: its last line has no line end \
-                         and is not whole JSON ({e}); the file was cut short, none of it is read"
-                    ),
-                });
+                return Err(IngestError::cut_json_line(&ctx.path, number, &e));
             }
             Err(e) => Err(RowError {
                 file: ctx.file.clone(),
