@@ -98,6 +98,12 @@ impl std::fmt::Debug for Out<'_> {
 /// takes them, so that one currency is not summed apart under two spellings. A value that
 /// is not three letters is left as written.
 fn canonical_currency(mut record: CostRecord) -> CostRecord {
+    // The common case (already `USD`) allocates nothing: this runs for every record.
+    if record.billing_currency.len() == 3
+        && record.billing_currency.bytes().all(|b| b.is_ascii_uppercase())
+    {
+        return record;
+    }
     let code = record.billing_currency.trim();
     if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
         let canonical = code.to_ascii_uppercase();
