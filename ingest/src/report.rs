@@ -100,7 +100,10 @@ impl std::fmt::Debug for Out<'_> {
 fn canonical_currency(mut record: CostRecord) -> CostRecord {
     // The common case (already `USD`) allocates nothing: this runs for every record.
     if record.billing_currency.len() == 3
-        && record.billing_currency.bytes().all(|b| b.is_ascii_uppercase())
+        && record
+            .billing_currency
+            .bytes()
+            .all(|b| b.is_ascii_uppercase())
     {
         return record;
     }
