@@ -6,7 +6,8 @@
 //! Inputs are built from the real public files in `../shared/data` (and the cases), each
 //! repeated until it is large enough to time (`BURNRATE_BENCH_ROWS`, default 200,000 rows).
 //! One thread, so the figures are per core. MB is the size on disk (compressed for gzip).
-//! Run: `cargo bench --bench ingest`.
+//! Run: `cargo bench --bench ingest` (`BURNRATE_BENCH_ONLY=CUR` runs only the inputs whose
+//! name contains `CUR`, e.g. under a profiler).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -165,7 +166,8 @@ fn main() {
         "{:<24} {:>9} {:>8} {:>14} {:>15} {:>9} {:>10}",
         "format", "rows", "MB", "csv rows/s", "burnrate rows/s", "ratio", "MB/s"
     );
-    for input in &inputs {
+    let only = std::env::var("BURNRATE_BENCH_ONLY").unwrap_or_default();
+    for input in inputs.iter().filter(|i| i.name.contains(only.as_str())) {
         let file = dir.join(input.name.replace([' ', '.'], "_"));
         let n = match repeat_lines(&input.source, &file, rows, input.header, input.gzip) {
             Ok(n) => n,
