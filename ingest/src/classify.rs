@@ -5,7 +5,54 @@
 //! Marketplace under opaque codes; a GPU VM bills as plain compute), so sources combine
 //! their service, usage type, SKU and instance type with the tables here.
 
+use std::collections::HashMap;
+
 use burnrate_schemas::{CostCategory, ResourceKind};
+
+/// Classifications already made in one file, by every fact that decides them. Exports
+/// repeat a few hundred (service, usage type, meter, SKU) combinations over millions of
+/// rows, and classifying afresh (lower-casing, matching words) was a fifth of reading a
+/// row. Each source lists the facts its rules read; a rule that reads a fact missing
+/// from the list would make the memo wrong, so each source's tests compare the memo
+/// with classifying afresh.
+#[derive(Debug)]
+pub struct Memo<V> {
+    seen: HashMap<String, V>,
+    key: String,
+}
+
+impl<V> Default for Memo<V> {
+    fn default() -> Self {
+        Memo {
+            seen: HashMap::new(),
+            key: String::new(),
+        }
+    }
+}
+
+impl<V: Clone> Memo<V> {
+    /// The value for these facts: remembered, or `classify()` (then remembered).
+    pub fn get_or(&mut self, facts: &[Option<&str>], classify: impl FnOnce() -> V) -> V {
+        self.key.clear();
+        for fact in facts {
+            // A present fact is marked apart from an absent one, then ended by a separator.
+            if let Some(f) = fact {
+                self.key.push('+');
+                self.key.push_str(f);
+            }
+            self.key.push('\u{1f}');
+        }
+        if let Some(v) = self.seen.get(self.key.as_str()) {
+            return v.clone();
+        }
+        let v = classify();
+        // Bounded: a file with very many distinct facts just stops remembering new ones.
+        if self.seen.len() < 100_000 {
+            self.seen.insert(self.key.clone(), v.clone());
+        }
+        v
+    }
+}
 
 /// What a source decided about one charge.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! a commitment fee gives two (the purchase, and the unused part of the commitment), and a
 //! savings plan negation gives none (it is folded into the covered usage it negates).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use burnrate_schemas::{
     ChargeFrequency, ChargeKind, CommitmentStatus, CostRecord, PricingModel, Provider,
@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 
 use super::classify::{self, Facts};
 use super::columns::CurColumns;
-use crate::classify::Classification;
+use crate::classify::{Classification, Memo as ClassMemo};
 use crate::error::RowError;
 use crate::read::FileCtx;
 use crate::report::Out;
@@ -101,9 +101,9 @@ pub struct Memo {
     usage_end: TimeMemo,
     period_start: TimeMemo,
     period_end: TimeMemo,
-    /// Classification by (product code, usage type, operation, instance type, product name).
-    class: HashMap<String, Classification>,
-    key: String,
+    /// Classification by (product code, usage type, operation, instance type, product name,
+    /// pricing unit).
+    class: ClassMemo<Classification>,
 }
 
 impl Memo {
@@ -113,27 +113,15 @@ impl Memo {
         if facts.product_code == "AmazonSageMaker" {
             return classify::classify(facts);
         }
-        self.key.clear();
-        for part in [
+        let deciding = [
             Some(facts.product_code),
             facts.usage_type,
             facts.operation,
             facts.instance_type,
             facts.product_name,
             facts.pricing_unit,
-        ] {
-            self.key.push_str(part.unwrap_or(""));
-            self.key.push('\u{1f}');
-        }
-        if let Some(c) = self.class.get(self.key.as_str()) {
-            return c.clone();
-        }
-        let c = classify::classify(facts);
-        // Bounded: a file with very many distinct usage types just stops caching new ones.
-        if self.class.len() < 100_000 {
-            self.class.insert(self.key.clone(), c.clone());
-        }
-        c
+        ];
+        self.class.get_or(&deciding, || classify::classify(facts))
     }
 }
 

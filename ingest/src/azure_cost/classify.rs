@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use burnrate_schemas::{CostCategory, ResourceKind};
 use rust_decimal::Decimal;
 
-use crate::classify::{Classification, category_from_words, is_accelerated_instance};
+use crate::classify::{Classification, Memo, category_from_words, is_accelerated_instance};
 
 /// What classification looks at, borrowed from one row.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,6 +49,37 @@ fn provider_is(facts: &ChargeFacts<'_>, namespaces: &[&str]) -> bool {
     namespaces
         .iter()
         .any(|ns| service == *ns || rtype == *ns || rtype.starts_with(&format!("{ns}/")))
+}
+
+/// Azure classifications already made in one file (see [`Memo`]).
+#[derive(Debug, Default)]
+pub struct ClassMemo(Memo<AzureClass>);
+
+/// The tags classification reads (see `aml_kind`).
+const DECIDING_TAGS: [&str; 2] = ["ComputeType", "AMLResourceType"];
+
+impl ClassMemo {
+    /// `classify(facts)`, from the memo when these facts were classified before.
+    pub fn classify(&mut self, facts: &ChargeFacts<'_>) -> AzureClass {
+        let tag = |key: &str| {
+            facts
+                .tags
+                .and_then(|t| t.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
+                .map(|(_, v)| v.as_str())
+        };
+        let deciding = [
+            facts.consumed_service,
+            facts.resource_type,
+            facts.meter_category,
+            facts.meter_subcategory,
+            facts.meter_name,
+            facts.unit,
+            facts.instance_type,
+            tag(DECIDING_TAGS[0]),
+            tag(DECIDING_TAGS[1]),
+        ];
+        self.0.get_or(&deciding, || classify(facts))
+    }
 }
 
 /// Classifies one charge.
@@ -149,8 +180,8 @@ fn aml_kind(facts: &ChargeFacts<'_>) -> ResourceKind {
             .map(|(_, v)| v.to_ascii_lowercase())
             .unwrap_or_default()
     };
-    let compute_type = tag("ComputeType");
-    let aml_type = tag("AMLResourceType");
+    let compute_type = tag(DECIDING_TAGS[0]);
+    let aml_type = tag(DECIDING_TAGS[1]);
     if rtype.contains("batchendpoints") || compute_type.contains("batch endpoint") {
         ResourceKind::BatchTransform
     } else if rtype.contains("onlineendpoints")
@@ -300,6 +331,36 @@ mod tests {
 
     fn facts<'a>() -> ChargeFacts<'a> {
         ChargeFacts::default()
+    }
+
+    proptest::proptest! {
+        /// The memo gives what classifying afresh gives, whatever order charges come in:
+        /// charges that differ only in a deciding tag, a part absent versus empty-looking,
+        /// or a meter's words are never confused.
+        #[test]
+        fn the_memo_classifies_as_classify_does(picks in proptest::collection::vec((0usize..4, 0usize..4, 0usize..4, 0usize..3, 0usize..3), 1..40)) {
+            let services = [None, Some("Microsoft.MachineLearningServices"), Some("Microsoft.Compute"), Some("Microsoft.CognitiveServices")];
+            let categories = [None, Some("Virtual Machines"), Some("Storage"), Some("Bandwidth")];
+            let meters = [None, Some("NC24ads A100 v4"), Some("D2s v3"), Some("gpt-4o-0513 Input global Tokens")];
+            let types = [None, Some("microsoft.machinelearningservices/workspaces/onlineendpoints"), Some("microsoft.compute/virtualmachines")];
+            let tag_sets: Vec<BTreeMap<String, String>> = [vec![], vec![("ComputeType", "Managed online endpoint")], vec![("computetype", "AmlCompute")]]
+                .into_iter()
+                .map(|l| l.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+                .collect();
+            let mut memo = ClassMemo::default();
+            for (s, c, m, t, g) in picks {
+                let f = ChargeFacts {
+                    consumed_service: services[s],
+                    meter_category: categories[c],
+                    meter_name: meters[m],
+                    resource_type: types[t],
+                    unit: Some("1K"),
+                    tags: Some(&tag_sets[g]),
+                    ..ChargeFacts::default()
+                };
+                proptest::prop_assert_eq!(memo.classify(&f), classify(&f));
+            }
+        }
     }
 
     #[test]

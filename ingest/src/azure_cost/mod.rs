@@ -105,6 +105,7 @@ use crate::read::FileCtx;
 use crate::report::Out;
 use crate::table::{Header, Row};
 
+use classify::ClassMemo;
 use columns::AzureColumns;
 use normalize::{Charge, Outcome, normalize_row};
 
@@ -162,6 +163,7 @@ pub fn normalizer(
         ctx,
         view: None,
         pending: Vec::new(),
+        memo: ClassMemo::default(),
     }))
 }
 
@@ -173,6 +175,7 @@ struct AzureNormalizer {
     view: Option<View>,
     /// Charges normalized before the view was known.
     pending: Vec<Charge>,
+    memo: ClassMemo,
 }
 
 impl AzureNormalizer {
@@ -190,7 +193,7 @@ impl AzureNormalizer {
 
 impl Normalizer for AzureNormalizer {
     fn row(&mut self, row: &Row<'_>, out: &mut Out<'_>) -> Result<(), RowError> {
-        let charge = match normalize_row(&self.cols, row, &self.ctx)? {
+        let charge = match normalize_row(&self.cols, row, &self.ctx, &mut self.memo)? {
             Outcome::Charge(c) => *c,
             Outcome::Skip(why) => {
                 out.skip(why);

@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use super::classify::{ChargeFacts, classify, unit_scale};
+use super::classify::{ChargeFacts, ClassMemo, unit_scale};
 use super::columns::AzureColumns;
 use super::view::{self, Role, View};
 use crate::error::RowError;
@@ -217,6 +217,7 @@ pub fn normalize_row(
     cols: &AzureColumns,
     row: &Row<'_>,
     ctx: &FileCtx,
+    memo: &mut ClassMemo,
 ) -> Result<Outcome, RowError> {
     let Some(cost) = row.decimal(cols.cost)? else {
         let identified = [
@@ -342,7 +343,7 @@ pub fn normalize_row(
         .to_string();
     let service_code = consumed_service.unwrap_or(&service_name).to_string();
 
-    let class = classify(&ChargeFacts {
+    let class = memo.classify(&ChargeFacts {
         consumed_service,
         resource_type: resource_type.as_deref(),
         meter_category,

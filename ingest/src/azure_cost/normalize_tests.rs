@@ -45,7 +45,7 @@ fn run(csv: &str) -> Result<Outcome, RowError> {
         file: "export.csv",
         number: 1,
     };
-    normalize_row(&cols, &row, &ctx)
+    normalize_row(&cols, &row, &ctx, &mut ClassMemo::default())
 }
 
 fn charge(csv: &str) -> Charge {

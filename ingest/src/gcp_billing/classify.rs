@@ -5,7 +5,7 @@
 
 use burnrate_schemas::{CostCategory, ResourceKind};
 
-use crate::classify::{Classification, category_from_words, is_accelerated_instance};
+use crate::classify::{Classification, Memo, category_from_words, is_accelerated_instance};
 
 /// Service ids seen for AI services (public code, not verified against an export: the
 /// descriptions below catch them too).
@@ -104,6 +104,12 @@ pub fn is_token_unit(unit: &str) -> bool {
     unit.to_ascii_lowercase().contains("token")
 }
 
+/// [`classify`], through a file's memo keyed by every `Inputs` field.
+pub fn classify_memo(memo: &mut Memo<Classification>, i: &Inputs<'_>) -> Classification {
+    let deciding = [i.service_id, i.service, i.sku, i.usage_unit, i.machine_spec];
+    memo.get_or(&deciding, || classify(i))
+}
+
 pub fn classify(i: &Inputs<'_>) -> Classification {
     let service = i.service.unwrap_or("").to_ascii_lowercase();
     let sku = i.sku.unwrap_or("").to_ascii_lowercase();
@@ -182,6 +188,24 @@ pub fn model_in(sku: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// `records` classifies through a memo keyed by every `Inputs` field; in any order,
+        /// the memo gives what classifying afresh gives.
+        #[test]
+        fn the_memo_classifies_as_classify_does(picks in proptest::collection::vec((0usize..3, 0usize..4, 0usize..3, 0usize..3, 0usize..2), 1..40)) {
+            let ids = [None, Some("C7E2-9256-1C43"), Some("6F81-5844-456A")];
+            let services = [None, Some("Vertex AI"), Some("Compute Engine"), Some("Gemini API")];
+            let skus = [None, Some("Gemini 1.5 Flash Input Text Tokens"), Some("A2 Instance Core running in Americas")];
+            let units = [None, Some("count"), Some("tokens")];
+            let specs = [None, Some("a2-highgpu-1g")];
+            let mut memo = crate::classify::Memo::default();
+            for (i, s, k, u, m) in picks {
+                let inputs = Inputs { service_id: ids[i], service: services[s], sku: skus[k], usage_unit: units[u], machine_spec: specs[m] };
+                proptest::prop_assert_eq!(classify_memo(&mut memo, &inputs), classify(&inputs));
+            }
+        }
+    }
 
     fn sku(service: &str, sku: &str, unit: Option<&str>) -> Classification {
         classify(&Inputs {

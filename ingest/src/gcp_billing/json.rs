@@ -63,7 +63,8 @@ mod tests {
         let v: Value = serde_json::from_str(line).expect("json");
         let row = export_row(&v).expect("row");
         let ctx = FileCtx::new(Path::new("v.jsonl"), Container::Plain, &Default::default());
-        let recs = normalize::records(&row, &ctx, 1).expect("records");
+        let recs = normalize::records(&row, &ctx, 1, &mut crate::classify::Memo::default())
+            .expect("records");
         assert_eq!(recs.len(), 1);
         let r = &recs[0];
         assert_eq!(r.billed_cost, Decimal::new(75, 2));

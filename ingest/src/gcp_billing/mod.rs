@@ -81,6 +81,7 @@ pub mod repr;
 use std::io::BufRead;
 
 use crate::Normalizer;
+use crate::classify::{Classification, Memo as ClassMemo};
 use crate::detect::Format;
 use crate::error::{IngestError, RowError};
 use crate::read::FileCtx;
@@ -135,18 +136,20 @@ pub fn normalizer(header: &Header, ctx: &FileCtx) -> Result<Box<dyn Normalizer>,
     Ok(Box::new(CsvNormalizer {
         cols: GcpCsvColumns::resolve(header),
         ctx: ctx.clone(),
+        memo: ClassMemo::default(),
     }))
 }
 
 struct CsvNormalizer {
     cols: GcpCsvColumns,
     ctx: FileCtx,
+    memo: ClassMemo<Classification>,
 }
 
 impl Normalizer for CsvNormalizer {
     fn row(&mut self, row: &Row<'_>, out: &mut Out<'_>) -> Result<(), RowError> {
         let export = csv::export_row(row, &self.cols)?;
-        let records = normalize::records(&export, &self.ctx, row.number)
+        let records = normalize::records(&export, &self.ctx, row.number, &mut self.memo)
             .map_err(|e| csv::row_error(row, e))?;
         for r in records {
             out.cost(r);
@@ -168,10 +171,12 @@ fn json_line(
     ctx: &FileCtx,
     line: u64,
     value: &serde_json::Value,
+    memo: &mut ClassMemo<Classification>,
     out: &mut Out<'_>,
 ) -> Result<(), RowError> {
     let export = json::export_row(value).map_err(|e| field_error(ctx, line, e))?;
-    let records = normalize::records(&export, ctx, line).map_err(|e| field_error(ctx, line, e))?;
+    let records =
+        normalize::records(&export, ctx, line, memo).map_err(|e| field_error(ctx, line, e))?;
     for r in records {
         out.cost(r);
     }
@@ -208,6 +213,7 @@ pub fn read_jsonl(
     }
     let mut buf = Vec::new();
     let mut line = 0u64;
+    let mut memo = ClassMemo::default();
     loop {
         buf.clear();
         if input.read_until(b'\n', &mut buf).map_err(io)? == 0 {
@@ -232,7 +238,7 @@ pub fn read_jsonl(
             continue;
         }
         let result = match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(v) => json_line(ctx, line, &v, out),
+            Ok(v) => json_line(ctx, line, &v, &mut memo, out),
             // The last line, without its line end and not whole JSON: the file was cut short.
             Err(e) if buf.last() != Some(&b'\n') => {
                 return Err(IngestError::cut_json_line(&ctx.path, line, &e));
@@ -267,9 +273,10 @@ fn read_array(
             path: ctx.path.clone(),
             reason: format!("not a JSON array of rows: {e}"),
         })?;
+    let mut memo = ClassMemo::default();
     for (i, v) in rows.iter().enumerate() {
         out.report.rows_read += 1;
-        if let Err(e) = json_line(ctx, i as u64 + 1, v, out) {
+        if let Err(e) = json_line(ctx, i as u64 + 1, v, &mut memo, out) {
             out.reject(e);
         }
     }

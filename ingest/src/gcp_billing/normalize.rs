@@ -10,6 +10,7 @@ use chrono::{DateTime, Months, NaiveDate, NaiveTime, Utc};
 
 use super::classify::{self, Inputs};
 use super::export::{Credit, ExportRow, FieldError};
+use crate::classify::{Classification, Memo};
 use crate::read::FileCtx;
 use crate::value::calendar_month;
 
@@ -103,7 +104,12 @@ pub fn tags(row: &ExportRow) -> BTreeMap<String, String> {
 }
 
 /// The records of one export row: the row, then its credits in order.
-pub fn records(row: &ExportRow, ctx: &FileCtx, number: u64) -> Result<Vec<CostRecord>, FieldError> {
+pub fn records(
+    row: &ExportRow,
+    ctx: &FileCtx,
+    number: u64,
+    memo: &mut Memo<Classification>,
+) -> Result<Vec<CostRecord>, FieldError> {
     let start = row
         .usage_start
         .ok_or_else(|| FieldError::new("usage_start_time", "usage_start_time is missing"))?;
@@ -130,13 +136,16 @@ pub fn records(row: &ExportRow, ctx: &FileCtx, number: u64) -> Result<Vec<CostRe
         .iter()
         .find(|(k, _)| k == MACHINE_SPEC)
         .map(|(_, v)| v.clone());
-    let class = classify::classify(&Inputs {
-        service_id: row.service_id.as_deref(),
-        service: row.service_description.as_deref(),
-        sku,
-        usage_unit: row.usage_unit.as_deref(),
-        machine_spec: machine_spec.as_deref(),
-    });
+    let class = classify::classify_memo(
+        memo,
+        &Inputs {
+            service_id: row.service_id.as_deref(),
+            service: row.service_description.as_deref(),
+            sku,
+            usage_unit: row.usage_unit.as_deref(),
+            machine_spec: machine_spec.as_deref(),
+        },
+    );
     let tokens = match row.usage_unit.as_deref() {
         Some(u) if classify::is_token_unit(u) => row.usage_amount,
         _ => None,
@@ -321,7 +330,7 @@ mod tests {
                 ..Credit::default()
             },
         ];
-        let recs = records(&r, &ctx(), 3).expect("ok");
+        let recs = records(&r, &ctx(), 3, &mut Memo::default()).expect("ok");
         assert_eq!(recs.len(), 3);
         let gross: Decimal = recs
             .iter()
@@ -371,7 +380,7 @@ mod tests {
         );
         let mut r = row();
         r.sku_description = Some("Commitment v1: E2 Cpu in Americas for 1 Year".into());
-        let rec = &records(&r, &ctx(), 1).expect("ok")[0];
+        let rec = &records(&r, &ctx(), 1, &mut Memo::default()).expect("ok")[0];
         assert_eq!(
             (rec.charge_category, rec.charge_frequency),
             (ChargeCategory::Purchase, Some(ChargeFrequency::Recurring))
@@ -383,7 +392,7 @@ mod tests {
     fn invoice_month_is_the_billing_period_and_late_usage_is_a_correction() {
         let mut r = row();
         r.invoice_month = Some("202404".into());
-        let rec = &records(&r, &ctx(), 1).expect("ok")[0];
+        let rec = &records(&r, &ctx(), 1, &mut Memo::default()).expect("ok")[0];
         assert_eq!(
             rec.billing_period_start.to_rfc3339(),
             "2024-04-01T00:00:00+00:00"
@@ -395,7 +404,7 @@ mod tests {
         assert_eq!(rec.charge_class, Some(ChargeClass::Correction));
         r.invoice_month = Some("2024-3".into());
         assert_eq!(
-            records(&r, &ctx(), 1).map_err(|e| e.field),
+            records(&r, &ctx(), 1, &mut Memo::default()).map_err(|e| e.field),
             Err("invoice.month".to_string())
         );
         assert_eq!(
