@@ -636,6 +636,20 @@ pub(crate) fn ingest_files(
                 tally.end_folder(true);
                 continue;
             }
+            if let Some(newest) = newest_modified(&files)
+                && let Some((file, at)) = engine.newer_stored_delivery(&prepared, newest, &read)
+            {
+                out.failures.push(format!(
+                    "the delivery from {} is not stored: its newest file was modified at {}, \
+                     before {file} (modified at {}), which gave the stored delivery of the \
+                     same billing period; an older delivery does not replace a newer one",
+                    folder.display(),
+                    rfc3339(newest),
+                    rfc3339(at),
+                ));
+                tally.end_folder(false);
+                continue;
+            }
             let (seq, rows) = engine
                 .deliver_with(read, records, prepared, &fingerprints)
                 .with_context(|| format!("storing the delivery from {}", folder.display()))?;
@@ -769,6 +783,18 @@ fn sha256_file(path: &Path) -> std::io::Result<Fingerprint> {
         hasher.update(&buf[..n]);
     }
     Ok(hasher.finalize().into())
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The latest modification time of `files` (those that can be read).
+fn newest_modified(files: &[&PathBuf]) -> Option<std::time::SystemTime> {
+    files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .max()
 }
 
 /// Files grouped by the folder they are in (one delivery each), oldest folder first: of
