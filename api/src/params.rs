@@ -268,7 +268,54 @@ pub fn provider_codes(values: Vec<String>) -> Result<Vec<String>, AppError> {
         .collect()
 }
 
-/// Today as a UTC day.
+/// One path segment of a route (`{resource_id}`, `{id}`, `{event_id}`), percent-decoded.
+/// A segment that does not decode to UTF-8 (`%FF`) is a 400 problem naming it, as a bad
+/// query parameter is, instead of axum's plain-text rejection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Segment {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Segment, AppError> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Segment(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => match e.kind() {
+                ErrorKind::InvalidUtf8InPathParam { key } => {
+                    let raw = raw_segment(parts, key).unwrap_or_default();
+                    Err(AppError::invalid_path_segment(
+                        key,
+                        &raw,
+                        format!("{key} must be UTF-8 once percent-decoded, got {raw:?}"),
+                    ))
+                }
+                _ => Err(AppError::invalid_path_segment(
+                    "path",
+                    parts.uri.path(),
+                    e.body_text(),
+                )),
+            },
+            Err(e) => Err(AppError::internal(e.body_text())),
+        }
+    }
+}
+
+/// The segment of the request's path (still percent-encoded) where the route has `{key}`.
+fn raw_segment(parts: &axum::http::request::Parts, key: &str) -> Option<String> {
+    let template = parts.extensions.get::<axum::extract::MatchedPath>()?;
+    let at = template
+        .as_str()
+        .split('/')
+        .position(|s| s == format!("{{{key}}}"))?;
+    parts.uri.path().split('/').nth(at).map(str::to_string)
+}
+
+/// Today as a UTC day./// Today as a UTC day.
 pub fn today_utc() -> NaiveDate {
     chrono::Utc::now().date_naive()
 }
