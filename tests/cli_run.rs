@@ -439,3 +439,47 @@ fn an_older_export_run_read_after_a_newer_one_does_not_replace_it() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(total(&fresh), want);
 }
+
+/// A file deleted from a folder that was delivered delivers the folder again without it,
+/// while `run` watches, as a restart would read it: the folder is the delivery. B12's CUR
+/// rows split in two part files; deleting the second leaves the first part's plain sum.
+#[test]
+fn a_part_deleted_from_a_delivered_folder_delivers_the_folder_again() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    std::fs::create_dir_all(input.join("cur")).expect("mkdir");
+    let store = work.path().join("store");
+    let cur =
+        std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    let mut lines = cur.split_inclusive('\n');
+    let header = lines.next().expect("header");
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.len() >= 2);
+    let (first, second) = rows.split_at(rows.len() / 2);
+    let part1 = input.join("cur/part-1.csv");
+    let part2 = input.join("cur/part-2.csv");
+    std::fs::write(&part1, format!("{header}{}", first.concat())).expect("write");
+    std::fs::write(&part2, format!("{header}{}", second.concat())).expect("write");
+    let sum = |path: &Path| -> Decimal {
+        common::csv_rows(path)
+            .iter()
+            .map(|r| dec(&r["lineItem/UnblendedCost"]))
+            .sum()
+    };
+    let (whole, first_only) = (sum(&part1) + sum(&part2), sum(&part1));
+    assert_eq!(whole, dec("0.50"), "B12's billed total");
+    assert_ne!(first_only, whole);
+    let _job = Killed(
+        bin()
+            .arg("--data-dir")
+            .arg(&store)
+            .args(["run", "--poll-seconds", "1", "--no-serve", "--input"])
+            .arg(&input)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn run"),
+    );
+    wait_for_total(&store, whole);
+    std::fs::remove_file(&part2).expect("delete part 2");
+    wait_for_total(&store, first_only);
+}
