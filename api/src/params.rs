@@ -136,7 +136,7 @@ impl RawParams {
     pub fn date(&self, name: &str) -> Result<Option<NaiveDate>, AppError> {
         self.single(name)?
             .map(|v| {
-                NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                parse_ymd(v).ok_or_else(|| {
                     AppError::invalid_parameter(
                         name,
                         v,
@@ -315,6 +315,23 @@ fn raw_segment(parts: &axum::http::request::Parts, key: &str) -> Option<String> 
     parts.uri.path().split('/').nth(at).map(str::to_string)
 }
 
+/// A date written exactly `YYYY-MM-DD` (chrono's `%Y` alone also takes a sign and more
+/// than four digits: `-0001-01-01`, `02024-03-01`).
+pub fn parse_ymd(v: &str) -> Option<NaiveDate> {
+    let shaped = v.len() == 10
+        && v.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()
+}
+
 /// Today as a UTC day./// Today as a UTC day.
 pub fn today_utc() -> NaiveDate {
     chrono::Utc::now().date_naive()
@@ -362,6 +379,10 @@ mod tests {
         let cases = [
             ("start_date=2024-13-01", "start_date", "2024-13-01"),
             ("end_date=03/05/2024", "end_date", "03/05/2024"),
+            // chrono's %Y alone takes a sign and more digits; YYYY-MM-DD does not.
+            ("start_date=-0001-01-01", "start_date", "-0001-01-01"),
+            ("start_date=02024-03-01", "start_date", "02024-03-01"),
+            ("end_date=2024-3-1", "end_date", "2024-3-1"),
             (
                 "start_date=2024-03-05&end_date=2024-03-04",
                 "end_date",
