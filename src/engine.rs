@@ -77,6 +77,9 @@ pub struct Engine {
     /// The parts of the current delivery of each scope, as the job holds them: what a
     /// restatement's difference (fed and logged) is taken against.
     current: FxHashMap<DeliveryScope, (u64, Sorted)>,
+    /// The files of the delivery that last set each restating scope's parts: an older
+    /// delivery of the scope (by its files' modification times) must not replace it.
+    current_files: FxHashMap<DeliveryScope, Vec<String>>,
     /// How long the job took on the last delivery (from handing it over to its changes).
     last_job_time: std::time::Duration,
     /// Which minutes the metric window covers, and which it already counted.
@@ -125,6 +128,7 @@ impl Engine {
             job: Some(job),
             next_seq: 1,
             current: FxHashMap::default(),
+            current_files: FxHashMap::default(),
             last_job_time: std::time::Duration::ZERO,
             window,
             findings: BTreeSet::new(),
@@ -267,9 +271,15 @@ impl Engine {
                 .with_context(|| format!("decoding logged delivery {}", info.seq))?;
             // A later delivery of a scope replaces the earlier one whole, as in the job.
             for (scope, parts) in entry.whole {
+                if scope.additive_source.is_none() {
+                    self.current_files.insert(scope.clone(), info.files.clone());
+                }
                 self.current.insert(scope, (info.seq, parts));
             }
             for (scope, changes) in entry.changes {
+                if scope.additive_source.is_none() {
+                    self.current_files.insert(scope.clone(), info.files.clone());
+                }
                 let Some((_, held)) = self.current.get_mut(&scope) else {
                     bail!(
                         "logged delivery {} changes a scope no earlier delivery brought \
@@ -387,6 +397,42 @@ impl Engine {
         Ok(true)
     }
 
+    /// A stored delivery newer than a delivery of `prepared` whose newest file was
+    /// modified at `newest`: of the periods it restates, one whose current delivery came
+    /// from files (other than `own`) modified later. Returns such a file and its time.
+    /// Providers re-deliver a period with a newer export, so an older one arriving late
+    /// (a folder copied with its times, a mirror listing an old run after a new one) must
+    /// not replace it; read together, deliveries are taken oldest first, and this keeps
+    /// the same order across reads. Files no longer there (or unreadable) count as older.
+    pub fn newer_stored_delivery(
+        &self,
+        prepared: &Prepared,
+        newest: std::time::SystemTime,
+        own: &[String],
+    ) -> Option<(String, std::time::SystemTime)> {
+        let scopes: BTreeSet<&DeliveryScope> = prepared
+            .parts
+            .iter()
+            .map(|(s, _, _)| s)
+            .filter(|s| s.additive_source.is_none())
+            .collect();
+        let mut found: Option<(String, std::time::SystemTime)> = None;
+        for scope in scopes {
+            let Some(files) = self.current_files.get(scope) else {
+                continue;
+            };
+            for f in files.iter().filter(|f| !own.contains(f)) {
+                let Ok(t) = std::fs::metadata(f).and_then(|m| m.modified()) else {
+                    continue;
+                };
+                if t > newest && found.as_ref().is_none_or(|(_, ft)| t > *ft) {
+                    found = Some((f.clone(), t));
+                }
+            }
+        }
+        found
+    }
+
     /// [`Engine::deliver`], also storing the content fingerprint of each additive source
     /// the delivery brings, in the same transaction (see [`Engine::additive_source_with`]).
     pub fn deliver_with(
@@ -451,7 +497,7 @@ impl Engine {
         self.last_job_time = started.elapsed();
         let info = DeliveryInfo {
             seq,
-            files,
+            files: files.clone(),
             records,
             logged_at: chrono::Utc::now(),
         };
@@ -466,11 +512,17 @@ impl Engine {
         }
         self.next_seq = seq + 1;
         for (scope, parts) in restated {
+            if scope.additive_source.is_none() {
+                self.current_files.insert(scope.clone(), files.clone());
+            }
             if let Some((_, held)) = self.current.get_mut(&scope) {
                 *held = parts;
             }
         }
         for (scope, parts) in entry.whole {
+            if scope.additive_source.is_none() {
+                self.current_files.insert(scope.clone(), files.clone());
+            }
             self.current.insert(scope, (seq, parts));
         }
         // New costs move the savings of recommendations (and may start or end some).

@@ -279,3 +279,67 @@ fn a_copy_of_a_file_rewritten_in_the_same_delivery_is_taken_at_once() {
         std::fs::remove_file(&a).expect("rm");
     }
 }
+
+/// The parts of one CUR or Azure export delivery add up too: an identical copy of a part
+/// under another name in the same folder (a browser's `part_0_0001 (1).csv`) would double
+/// the period. It is refused, naming the part it copies, and the rest of the folder is
+/// stored as the delivery it is; the summary equals the plain sum of the one part.
+#[test]
+fn a_copy_of_a_part_in_a_restating_delivery_folder_is_refused() {
+    for (rel, name, cost) in [
+        (
+            "azure/ea-actual/finops-toolkit__EA_ActualCost_Small.csv",
+            "part_0_0001.csv",
+            "Cost",
+        ),
+        (
+            "aws/cur-legacy-csv/koku__test_cur.csv",
+            "report-00001.csv",
+            "lineItem/UnblendedCost",
+        ),
+    ] {
+        let work = tempfile::tempdir().expect("tempdir");
+        let store = work.path().join("store");
+        let folder = work.path().join("export/20230901-20230930/run-1");
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        let bytes = std::fs::read(data(rel)).expect("read sample");
+        let part = folder.join(name);
+        let copy = folder.join(format!("copy of {name}"));
+        std::fs::write(&part, &bytes).expect("write");
+        std::fs::write(&copy, &bytes).expect("write");
+        let want: Decimal = csv_rows(&data(rel))
+            .iter()
+            .map(|r| {
+                dec(&r[cost]).round_dp_with_strategy(
+                    15,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                )
+            })
+            .sum();
+
+        let (code, out, err) = ingest(&store, &[&folder]);
+        assert_eq!(code, Some(1), "{rel}: {out}{err}");
+        assert!(
+            out.contains("its content is identical to"),
+            "{rel}: {out}{err}"
+        );
+        let v: Value = serde_json::from_str(&burnrate_ok(
+            &store,
+            &[
+                "summary",
+                "--scope",
+                "all",
+                "--from",
+                "2000-01-01",
+                "--to",
+                "2100-12-31",
+            ],
+        ))
+        .expect("summary json");
+        assert_eq!(
+            dec(v["total_cost"].as_str().expect("one currency")),
+            want,
+            "{rel}: {out}{err}"
+        );
+    }
+}

@@ -227,6 +227,62 @@ fn manifest_deliveries_read_the_current_assembly_once() {
     );
 }
 
+/// A file beside an assembly's parts that its manifest does not list (a copy of a part
+/// under another name, a stale part of an earlier export) is not part of the assembly:
+/// left out with a note naming it, so the period is B01's 0.392 once, not twice.
+#[test]
+fn a_file_the_manifest_does_not_list_is_left_out_of_the_assembly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir
+        .path()
+        .join("cur/burnrate-test/20240301-20240401/bbbb-new");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let rows =
+        std::fs::read_to_string(case_dir("B01").join("input/sp-cur-00001.csv")).expect("read");
+    gzip(rows.as_bytes(), &folder.join("burnrate-test-1.csv.gz"));
+    std::fs::copy(
+        folder.join("burnrate-test-1.csv.gz"),
+        folder.join("burnrate-test-1 (1).csv.gz"),
+    )
+    .expect("copy");
+    std::fs::write(
+        folder.join("burnrate-test-Manifest.json"),
+        MANIFEST.replace("ASSEMBLY", "bbbb-new"),
+    )
+    .expect("write");
+
+    let expanded = expand_paths(&[dir.path().to_path_buf()]).expect("expand");
+    assert_eq!(expanded.files.len(), 1, "{:?}", expanded.files);
+    assert!(
+        expanded
+            .notes
+            .iter()
+            .any(|n| n.contains("burnrate-test-1 (1).csv.gz") && n.contains("bbbb-new")),
+        "{:?}",
+        expanded.notes
+    );
+    let store = dir.path().join("store");
+    burnrate_ok(
+        &store,
+        &["ingest", dir.path().join("cur").to_str().expect("path")],
+    );
+    let out = burnrate_ok(
+        &store,
+        &[
+            "summary",
+            "--scope",
+            "all",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-31",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let b01 = jdec(&expected("B01")["expected"]["totals"], "billed_cost");
+    assert_eq!(dec(v["total_cost"].as_str().expect("one currency")), b01);
+}
+
 /// A manifest whose listed file is missing is an incomplete assembly: refused whole (an
 /// error naming the file), never delivered in part, since a delivery replaces its period.
 #[test]

@@ -35,6 +35,9 @@ struct Fake {
     job_fails: AtomicBool,
     /// getQueryResults answers at once that the job is not done, every time.
     never_done: AtomicBool,
+    /// The first page of results comes without its `pageToken`: the answer ends early,
+    /// while `totalRows` still counts every row.
+    truncated: AtomicBool,
 }
 
 /// B09's export rows as BigQuery's `TO_JSON_STRING` serializes them: the same nested row,
@@ -185,7 +188,13 @@ async fn results(
         );
     }
     let start = token.parse().unwrap_or(0);
-    (StatusCode::OK, Json(page(&fake, start)))
+    let mut doc = page(&fake, start);
+    if fake.truncated.load(Ordering::SeqCst)
+        && let Some(d) = doc.as_object_mut()
+    {
+        d.remove("pageToken");
+    }
+    (StatusCode::OK, Json(doc))
 }
 
 /// Google's token endpoint for a service account's signed JWT (RFC 7523): the signature
@@ -517,6 +526,50 @@ fn a_failed_job_keeps_the_month_as_it_was() {
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(
         out.contains("resourcesExceeded: Resources exceeded during query execution."),
+        "{out}\n{err}"
+    );
+    assert_eq!(std::fs::read(&file).expect("the month file"), before);
+    let (code, out, err) = burnrate(
+        &endpoint,
+        Some(TOKEN),
+        store.path(),
+        &[
+            "summary",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-31",
+            "--scope",
+            "all",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).expect("summary");
+    let net = jdec(&expected("B09")["expected"]["totals"], "net_cost");
+    assert_eq!(dec(doc["total_cost"].as_str().expect("one currency")), net);
+}
+
+/// An answer that ends before the rows it announced (`totalRows`) is a failure, not a
+/// smaller month: the month keeps its file and the stored total stays B09's net cost.
+#[test]
+fn an_answer_with_fewer_rows_than_announced_keeps_the_month_as_it_was() {
+    let (endpoint, fake) = serve();
+    assert!(fake.rows.len() > PAGE, "B09 needs more than one page");
+    let store = tempfile::tempdir().expect("tempdir");
+    let address = format!("{TABLE}?from=202403");
+    let (code, out, err) = burnrate(&endpoint, Some(TOKEN), store.path(), &["ingest", &address]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let file = store
+        .path()
+        .join("bigquery/acme-billing.billing.gcp_billing_export_v1_012345_6789AB_CDEF01")
+        .join("gcp_billing_export_v1_012345_6789AB_CDEF01-202403.jsonl");
+    let before = std::fs::read(&file).expect("the month file");
+
+    fake.truncated.store(true, Ordering::SeqCst);
+    let (code, out, err) = burnrate(&endpoint, Some(TOKEN), store.path(), &["ingest", &address]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains(&format!("of the {}", fake.rows.len())),
         "{out}\n{err}"
     );
     assert_eq!(std::fs::read(&file).expect("the month file"), before);

@@ -361,3 +361,125 @@ fn ingest_beside_run_points_to_the_watched_folder() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Of two export runs of one period, the one with the newer files is the period's, in
+/// whatever order they are read: an older run that arrives after a newer one (a folder
+/// copied with its times, a mirror listing an old run late) is refused, naming the newer
+/// file, and the period keeps the newer run; read both together, the newer one wins.
+#[test]
+fn an_older_export_run_read_after_a_newer_one_does_not_replace_it() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let source = common::data("azure/ea-actual/finops-toolkit__EA_ActualCost_Small.csv");
+    let text = std::fs::read_to_string(&source).expect("read sample");
+    let period = work.path().join("in/export/20230901-20230930");
+    let (new, old) = (period.join("run-new"), period.join("run-old"));
+    for d in [&new, &old] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    // The newer run: the whole file. The older run: its first three rows, a day older.
+    std::fs::write(new.join("part_0_0001.csv"), &text).expect("write");
+    let head: String = text.split_inclusive('\n').take(4).collect();
+    let old_part = old.join("part_0_0001.csv");
+    std::fs::write(&old_part, head).expect("write");
+    let day_before = std::time::SystemTime::now() - Duration::from_secs(86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&old_part)
+        .and_then(|f| f.set_modified(day_before))
+        .expect("set the older run's time");
+    let rounded = |r: &std::collections::BTreeMap<String, String>| {
+        dec(&r["Cost"])
+            .round_dp_with_strategy(15, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    };
+    let rows = common::csv_rows(&source);
+    let want: Decimal = rows.iter().map(rounded).sum();
+    let older: Decimal = rows.iter().take(3).map(rounded).sum();
+    assert_ne!(want, older);
+    let total = |store: &Path| {
+        let out = common::burnrate_ok(
+            store,
+            &[
+                "summary",
+                "--scope",
+                "all",
+                "--from",
+                "2023-01-01",
+                "--to",
+                "2023-12-31",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        dec(v["total_cost"].as_str().expect("one currency"))
+    };
+
+    // The newer run first, the older one later: the older is refused.
+    let out = common::burnrate(&store, &["ingest", new.to_str().expect("path")]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(total(&store), want);
+    let out = common::burnrate(&store, &["ingest", old.to_str().expect("path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("an older delivery does not replace a newer one")
+            && stdout.contains("run-new"),
+        "{stdout}"
+    );
+    assert_eq!(total(&store), want);
+
+    // Both in one `run --once` on a fresh store: the newer wins too.
+    let fresh = work.path().join("fresh");
+    let out = bin()
+        .arg("--data-dir")
+        .arg(&fresh)
+        .args(["run", "--once", "--no-serve", "--input"])
+        .arg(work.path().join("in"))
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(total(&fresh), want);
+}
+
+/// A file deleted from a folder that was delivered delivers the folder again without it,
+/// while `run` watches, as a restart would read it: the folder is the delivery. B12's CUR
+/// rows split in two part files; deleting the second leaves the first part's plain sum.
+#[test]
+fn a_part_deleted_from_a_delivered_folder_delivers_the_folder_again() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("in");
+    std::fs::create_dir_all(input.join("cur")).expect("mkdir");
+    let store = work.path().join("store");
+    let cur =
+        std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    let mut lines = cur.split_inclusive('\n');
+    let header = lines.next().expect("header");
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.len() >= 2);
+    let (first, second) = rows.split_at(rows.len() / 2);
+    let part1 = input.join("cur/part-1.csv");
+    let part2 = input.join("cur/part-2.csv");
+    std::fs::write(&part1, format!("{header}{}", first.concat())).expect("write");
+    std::fs::write(&part2, format!("{header}{}", second.concat())).expect("write");
+    let sum = |path: &Path| -> Decimal {
+        common::csv_rows(path)
+            .iter()
+            .map(|r| dec(&r["lineItem/UnblendedCost"]))
+            .sum()
+    };
+    let (whole, first_only) = (sum(&part1) + sum(&part2), sum(&part1));
+    assert_eq!(whole, dec("0.50"), "B12's billed total");
+    assert_ne!(first_only, whole);
+    let _job = Killed(
+        bin()
+            .arg("--data-dir")
+            .arg(&store)
+            .args(["run", "--poll-seconds", "1", "--no-serve", "--input"])
+            .arg(&input)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn run"),
+    );
+    wait_for_total(&store, whole);
+    std::fs::remove_file(&part2).expect("delete part 2");
+    wait_for_total(&store, first_only);
+}

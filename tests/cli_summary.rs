@@ -416,6 +416,68 @@ fn stored_amounts_keep_fifteen_decimal_places() {
     );
 }
 
+/// The same rule holds for a charge spread over many UTC days: Koku's CUR rows each span
+/// the whole of June 2018 (30 days) with up to 19 decimal places. Each row is rounded to
+/// 15 places once, before it is split, so the stored total is the plain sum of the
+/// rounded `lineItem/UnblendedCost` cells (splitting first and rounding each day's share
+/// drifts by up to half a unit per day and row).
+#[test]
+fn a_charge_split_over_days_is_rounded_once_not_per_day() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let file = common::data("aws/cur-legacy-csv/koku__test_cur.csv");
+    let rows = common::csv_rows(&file);
+    assert!(
+        rows.iter()
+            .all(|r| r["lineItem/UsageStartDate"] == "2018-06-01 00:00:00"
+                && r["lineItem/UsageEndDate"] == "2018-07-01 00:00:00"),
+        "every row spans the month"
+    );
+    let want: Decimal = rows
+        .iter()
+        .map(|r| {
+            dec(&r["lineItem/UnblendedCost"])
+                .round_dp_with_strategy(15, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        })
+        .sum();
+    common::burnrate_ok(&store, &["ingest", file.to_str().expect("path")]);
+    let v = summary_all(&store, "billed");
+    assert_eq!(
+        dec(v["total_cost"].as_str().expect("one currency")),
+        want,
+        "{v}"
+    );
+}
+
+/// Half a unit in the 16th place rounds away from zero, as the README says (not to the
+/// even neighbour): 1.0000000000000025 is stored as 1.000000000000003 and
+/// -2.0000000000000005 as -2.000000000000001, on a one-day and on a three-day charge.
+#[test]
+fn a_half_unit_past_fifteen_places_rounds_away_from_zero() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let file = work.path().join("focus.csv");
+    std::fs::write(
+        &file,
+        "BillingAccountId,BillingCurrency,BilledCost,EffectiveCost,ListCost,ContractedCost,\
+ChargePeriodStart,ChargePeriodEnd,BillingPeriodStart,BillingPeriodEnd,ChargeCategory,\
+ServiceName,ProviderName,PublisherName,InvoiceIssuerName\n\
+acct,USD,1.0000000000000025,1.0000000000000025,0,0,2024-03-05T00:00:00Z,2024-03-06T00:00:00Z,\
+2024-03-01T00:00:00Z,2024-04-01T00:00:00Z,Usage,Svc,Acme,Acme,Acme\n\
+acct,USD,-2.0000000000000005,-2.0000000000000005,0,0,2024-03-05T00:00:00Z,2024-03-08T00:00:00Z,\
+2024-03-01T00:00:00Z,2024-04-01T00:00:00Z,Usage,Svc,Acme,Acme,Acme\n",
+    )
+    .expect("write");
+    common::burnrate_ok(&store, &["ingest", file.to_str().expect("path")]);
+    let v = summary_all(&store, "billed");
+    // 1.000000000000003 - 2.000000000000001
+    assert_eq!(
+        dec(v["total_cost"].as_str().expect("one currency")),
+        dec("-0.999999999999998"),
+        "{v}"
+    );
+}
+
 /// `demo` on a data directory that holds someone's own store (not a demo's) refuses
 /// before generating anything, so the generated bills never mix into real ones.
 #[test]

@@ -992,3 +992,51 @@ fn currency_codes_are_upper_case() {
         assert_eq!(currencies, [want; 3], "{name}");
     }
 }
+
+/// A FOCUS file with no `BillingCurrency` column (the spec's commitment examples) takes
+/// the `--currency` given, as the README says of files with no currency column; without
+/// it, its amounts stay apart under ISO 4217's "no currency" code XXX. The stored totals
+/// are the file's plain `BilledCost` and `EffectiveCost` sums.
+#[test]
+fn currency_flag_applies_to_a_focus_file_without_a_currency_column() {
+    let file = data(
+        "focus/spec-examples/v1.2/commitment_discount_scenarios/commitment_discount_usage_scenario_4.csv",
+    );
+    let rows = csv_rows(&file);
+    assert!(!rows[0].contains_key("BillingCurrency"));
+    let sum = |col: &str| -> Decimal { rows.iter().map(|r| dec(&r[col])).sum() };
+    for (flag, currency) in [(Some("EUR"), "EUR"), (None, "XXX")] {
+        let work = tempfile::tempdir().expect("tempdir");
+        let store = work.path().join("store");
+        let mut args = vec!["ingest"];
+        if let Some(c) = flag {
+            args.extend(["--currency", c]);
+        }
+        let path = file.to_str().expect("path");
+        args.push(path);
+        burnrate_ok(&store, &args);
+        for (cost_type, col) in [("billed", "BilledCost"), ("effective", "EffectiveCost")] {
+            let out = burnrate_ok(
+                &store,
+                &[
+                    "summary",
+                    "--scope",
+                    "all",
+                    "--from",
+                    "2023-01-01",
+                    "--to",
+                    "2023-12-31",
+                    "--cost-type",
+                    cost_type,
+                ],
+            );
+            let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+            assert_eq!(v["currency"], currency, "{flag:?} {v}");
+            assert_eq!(
+                dec(v["total_cost"].as_str().expect("one currency")),
+                sum(col),
+                "{flag:?} {cost_type}"
+            );
+        }
+    }
+}

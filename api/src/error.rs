@@ -81,6 +81,19 @@ impl AppError {
         e
     }
 
+    /// A path segment that cannot be used (400): `parameter` names the route's segment.
+    pub fn invalid_path_segment(segment: &str, value: &str, detail: String) -> AppError {
+        let mut e = AppError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-path",
+            "Invalid path segment",
+            detail,
+        );
+        e.0.parameter = Some(segment.to_string());
+        e.0.value = Some(value.to_string());
+        e
+    }
+
     /// A request that asks for no known resource (404).
     pub fn not_found(detail: String) -> AppError {
         AppError::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)

@@ -136,7 +136,7 @@ impl RawParams {
     pub fn date(&self, name: &str) -> Result<Option<NaiveDate>, AppError> {
         self.single(name)?
             .map(|v| {
-                NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                parse_ymd(v).ok_or_else(|| {
                     AppError::invalid_parameter(
                         name,
                         v,
@@ -268,7 +268,71 @@ pub fn provider_codes(values: Vec<String>) -> Result<Vec<String>, AppError> {
         .collect()
 }
 
-/// Today as a UTC day.
+/// One path segment of a route (`{resource_id}`, `{id}`, `{event_id}`), percent-decoded.
+/// A segment that does not decode to UTF-8 (`%FF`) is a 400 problem naming it, as a bad
+/// query parameter is, instead of axum's plain-text rejection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Segment {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Segment, AppError> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Segment(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => match e.kind() {
+                ErrorKind::InvalidUtf8InPathParam { key } => {
+                    let raw = raw_segment(parts, key).unwrap_or_default();
+                    Err(AppError::invalid_path_segment(
+                        key,
+                        &raw,
+                        format!("{key} must be UTF-8 once percent-decoded, got {raw:?}"),
+                    ))
+                }
+                _ => Err(AppError::invalid_path_segment(
+                    "path",
+                    parts.uri.path(),
+                    e.body_text(),
+                )),
+            },
+            Err(e) => Err(AppError::internal(e.body_text())),
+        }
+    }
+}
+
+/// The segment of the request's path (still percent-encoded) where the route has `{key}`.
+fn raw_segment(parts: &axum::http::request::Parts, key: &str) -> Option<String> {
+    let template = parts.extensions.get::<axum::extract::MatchedPath>()?;
+    let at = template
+        .as_str()
+        .split('/')
+        .position(|s| s == format!("{{{key}}}"))?;
+    parts.uri.path().split('/').nth(at).map(str::to_string)
+}
+
+/// A date written exactly `YYYY-MM-DD` (chrono's `%Y` alone also takes a sign and more
+/// than four digits: `-0001-01-01`, `02024-03-01`).
+pub fn parse_ymd(v: &str) -> Option<NaiveDate> {
+    let shaped = v.len() == 10
+        && v.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()
+}
+
+/// Today as a UTC day./// Today as a UTC day.
 pub fn today_utc() -> NaiveDate {
     chrono::Utc::now().date_naive()
 }
@@ -315,6 +379,10 @@ mod tests {
         let cases = [
             ("start_date=2024-13-01", "start_date", "2024-13-01"),
             ("end_date=03/05/2024", "end_date", "03/05/2024"),
+            // chrono's %Y alone takes a sign and more digits; YYYY-MM-DD does not.
+            ("start_date=-0001-01-01", "start_date", "-0001-01-01"),
+            ("start_date=02024-03-01", "start_date", "02024-03-01"),
+            ("end_date=2024-3-1", "end_date", "2024-3-1"),
             (
                 "start_date=2024-03-05&end_date=2024-03-04",
                 "end_date",

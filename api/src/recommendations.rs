@@ -41,7 +41,7 @@ use std::str::FromStr;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use burnrate_schemas::{
     DeadLetter, Priority, Provider, Recommendation, RecommendationType, State as RecState, Status,
 };
@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, Problem};
-use crate::params::{Page, RawParams};
+use crate::params::{Page, RawParams, Segment};
 use crate::{AppState, blocking};
 
 /// The query parameters of the list.
@@ -250,7 +250,7 @@ fn unknown(id: &str) -> AppError {
 )]
 pub async fn recommendation_get(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> Result<Json<Recommendation>, AppError> {
     let store = state.store.clone();
     let key = id.clone();
@@ -334,7 +334,7 @@ macro_rules! verdict_handler {
         )]
         pub async fn $name(
             State(state): State<AppState>,
-            Path(id): Path<String>,
+            Segment(id): Segment,
             body: Bytes,
         ) -> Result<Json<Recommendation>, AppError> {
             verdict(state, id, $status, &body).await
@@ -438,7 +438,7 @@ pub async fn dead_letters_get(
 )]
 pub async fn redeliver_post(
     State(state): State<AppState>,
-    Path(event_id): Path<String>,
+    Segment(event_id): Segment,
     RawQuery(query): RawQuery,
 ) -> Result<(axum::http::StatusCode, Json<DeadLetters>), AppError> {
     let params = RawParams::parse(query.as_deref());

@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use burnrate_schemas::DailyCostRow;
 use chrono::{Duration, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, Problem};
-use crate::params::{COST_TYPES, RawParams, date_range, today_utc};
+use crate::params::{COST_TYPES, RawParams, Segment, date_range, today_utc};
 use crate::summary::CostType;
 use crate::trends::MAX_PERIODS;
 use crate::{AppState, blocking};
@@ -214,7 +214,7 @@ pub fn compute(
 )]
 pub async fn resource_costs_get(
     State(state): State<AppState>,
-    Path(resource_id): Path<String>,
+    Segment(resource_id): Segment,
     RawQuery(query): RawQuery,
 ) -> Result<Json<ResourceCosts>, AppError> {
     let params = RawParams::parse(query.as_deref());

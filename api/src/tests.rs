@@ -192,6 +192,39 @@ async fn resource_ids_with_slashes_arrive_decoded_and_unknown_ones_are_404() {
     assert_problem(&r, 404, None);
 }
 
+/// A path segment that is not UTF-8 once percent-decoded (`%FF`) is a 400 problem
+/// document naming the segment, on every route that takes one, never axum's plain-text
+/// rejection.
+#[tokio::test]
+async fn a_path_segment_that_is_not_utf8_is_a_400_problem() {
+    let state = AppState::new(Arc::new(store()));
+    for (method, uri, segment) in [
+        (
+            "GET",
+            "/api/v1/ai-costs/resources/%FF%FE/costs",
+            "resource_id",
+        ),
+        ("GET", "/api/v1/recommendations/rec_%FF", "id"),
+        ("POST", "/api/v1/recommendations/%C3/accept", "id"),
+        ("POST", "/api/v1/recommendations/%C3/reject", "id"),
+        ("POST", "/api/v1/recommendations/%C3/implemented", "id"),
+        ("POST", "/api/v1/recommendations/%C3/dismiss", "id"),
+        (
+            "POST",
+            "/api/v1/webhooks/dead-letters/evt_%FF/redeliver",
+            "event_id",
+        ),
+    ] {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let r = crate::testing::send(&state, request).await;
+        assert_problem(&r, 400, Some(segment));
+    }
+}
+
 #[tokio::test]
 async fn other_methods_are_405_problems() {
     let state = AppState::new(Arc::new(store()));

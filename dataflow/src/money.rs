@@ -33,11 +33,7 @@ pub fn from_units(units: i128) -> Decimal {
 }
 
 fn to_scaled(d: Decimal, places: u32) -> Option<i128> {
-    let d = if d.scale() > places {
-        d.round_dp(places)
-    } else {
-        d
-    };
+    let d = burnrate_schemas::days::round_half_away(d, places);
     let shift = places - d.scale();
     d.mantissa().checked_mul(10i128.checked_pow(shift)?)
 }
@@ -221,6 +217,19 @@ mod tests {
         assert_eq!(
             from_units(to_units(d("0.0000000072922557592391990000")).expect("fits")),
             d("0.000000007292256")
+        );
+    }
+
+    #[test]
+    fn a_half_unit_past_fifteen_places_rounds_away_from_zero() {
+        // Not to the even neighbour (banker's rounding would keep ...002 and -...000).
+        assert_eq!(
+            from_units(to_units(d("1.0000000000000025")).expect("fits")),
+            d("1.000000000000003")
+        );
+        assert_eq!(
+            from_units(to_units(d("-0.0000000000000005")).expect("fits")),
+            d("-0.000000000000001")
         );
     }
 

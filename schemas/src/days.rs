@@ -6,7 +6,7 @@
 //! the remainder, so the parts always add up to the amount, to the last digit.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::cost::{ChargeCategory, ChargeFrequency, CostRecord};
 
@@ -48,12 +48,36 @@ pub fn utc_day_overlaps(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(NaiveD
 }
 
 /// Splits `amount` over the UTC days of `[start, end)` by time overlap; the parts sum to
-/// `amount` exactly.
+/// `amount` exactly (non-final shares keep `SHARE_SCALE` places, or the amount's own if
+/// it has more).
 pub fn split_by_utc_day(
     amount: Decimal,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Vec<(NaiveDate, Decimal)> {
+    split_by_utc_day_at(amount, start, end, SHARE_SCALE.max(amount.scale()))
+}
+
+/// `amount` rounded to `places` decimal places, half away from zero.
+pub fn round_half_away(amount: Decimal, places: u32) -> Decimal {
+    if amount.scale() > places {
+        amount.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
+    } else {
+        amount
+    }
+}
+
+/// Splits `amount`, first rounded to `places` decimal places (half away from zero), over
+/// the UTC days of `[start, end)` by time overlap. Every part has at most `places` places
+/// and the parts sum to the rounded amount exactly, so a sum kept at `places` places
+/// rounds each charge once, not once per day it touches.
+pub fn split_by_utc_day_at(
+    amount: Decimal,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    places: u32,
+) -> Vec<(NaiveDate, Decimal)> {
+    let amount = round_half_away(amount, places);
     let overlaps = utc_day_overlaps(start, end);
     let total: i64 = overlaps.iter().map(|(_, s)| *s).sum();
     if overlaps.len() == 1 || total == 0 {
@@ -67,7 +91,7 @@ pub fn split_by_utc_day(
         let part = if i == last {
             amount - given
         } else {
-            (amount * Decimal::from(secs) / total).round_dp(SHARE_SCALE.max(amount.scale()))
+            round_half_away(amount * Decimal::from(secs) / total, places)
         };
         given += part;
         out.push((day, part));
@@ -89,6 +113,23 @@ impl CostRecord {
             return vec![(self.charge_period_start.date_naive(), amount)];
         }
         split_by_utc_day(amount, self.charge_period_start, self.charge_period_end)
+    }
+
+    /// Splits an amount of this record over UTC days as [`split_by_utc_day_at`] does:
+    /// rounded once to `places` (half away from zero), then shared at that scale.
+    pub fn split_daily_at(&self, amount: Decimal, places: u32) -> Vec<(NaiveDate, Decimal)> {
+        if self.lands_on_start_day() {
+            return vec![(
+                self.charge_period_start.date_naive(),
+                round_half_away(amount, places),
+            )];
+        }
+        split_by_utc_day_at(
+            amount,
+            self.charge_period_start,
+            self.charge_period_end,
+            places,
+        )
     }
 }
 

@@ -511,11 +511,19 @@ pub(crate) fn ingest_files(
         // first row, empty, a Parquet file without its footer): it may hold a part of a
         // period the other files restate.
         let mut unknown = None;
+        // The fingerprints of the restating files (CUR, Azure) read so far in this folder.
+        let mut restating: Vec<(PathBuf, Fingerprint)> = Vec::new();
         for file in files.iter().copied() {
             tally.start_file();
             match ingest_path(file, opts, tally) {
                 Ok(report) => {
-                    match check_copy(engine.as_deref(), file, tally, &fingerprints, &files)? {
+                    let checked = match check_copy_in_delivery(file, tally, &mut restating) {
+                        Ok(()) => {
+                            check_copy(engine.as_deref(), file, tally, &fingerprints, &files)?
+                        }
+                        Err(why) => Err(why),
+                    };
+                    match checked {
                         Ok(mine) => {
                             fingerprints.extend(mine);
                             tally.keep_file();
@@ -628,6 +636,20 @@ pub(crate) fn ingest_files(
                 tally.end_folder(true);
                 continue;
             }
+            if let Some(newest) = newest_modified(&files)
+                && let Some((file, at)) = engine.newer_stored_delivery(&prepared, newest, &read)
+            {
+                out.failures.push(format!(
+                    "the delivery from {} is not stored: its newest file was modified at {}, \
+                     before {file} (modified at {}), which gave the stored delivery of the \
+                     same billing period; an older delivery does not replace a newer one",
+                    folder.display(),
+                    rfc3339(newest),
+                    rfc3339(at),
+                ));
+                tally.end_folder(false);
+                continue;
+            }
             let (seq, rows) = engine
                 .deliver_with(read, records, prepared, &fingerprints)
                 .with_context(|| format!("storing the delivery from {}", folder.display()))?;
@@ -709,6 +731,33 @@ fn check_copy(
     Ok(Ok(sources.into_iter().map(|s| (s, fp)).collect()))
 }
 
+/// For a file just read that restates a period (a CUR or Azure export part): why it must
+/// not be delivered when its bytes equal those of a file read earlier in the same folder.
+/// The parts of one delivery add up, so a copy of a part under another name (a browser's
+/// `part_0_0001 (1).csv`, a `.bak` beside it) would count its costs twice; no two real
+/// parts of an export are byte for byte the same. Without restating records (an additive
+/// or a metrics file, checked elsewhere) nothing is checked.
+fn check_copy_in_delivery(
+    file: &Path,
+    tally: &Tally,
+    seen: &mut Vec<(PathBuf, Fingerprint)>,
+) -> std::result::Result<(), String> {
+    if !tally.file.restates() {
+        return Ok(());
+    }
+    let fp =
+        sha256_file(file).map_err(|e| format!("cannot read it again to fingerprint it: {e}"))?;
+    if let Some((other, _)) = seen.iter().find(|(_, f)| *f == fp) {
+        return Err(format!(
+            "its content is identical to {}, read just before it in the same delivery; \
+             a copy of a part under another name would count its costs twice",
+            other.display()
+        ));
+    }
+    seen.push((file.to_path_buf(), fp));
+    Ok(())
+}
+
 /// Whether `source` (a stored additive file, by canonical path) is one of `folder_files`
 /// and now holds bytes other than `fp`: re-read in the same delivery, it stops storing
 /// the content `fp` names.
@@ -734,6 +783,18 @@ fn sha256_file(path: &Path) -> std::io::Result<Fingerprint> {
         hasher.update(&buf[..n]);
     }
     Ok(hasher.finalize().into())
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The latest modification time of `files` (those that can be read).
+fn newest_modified(files: &[&PathBuf]) -> Option<std::time::SystemTime> {
+    files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .max()
 }
 
 /// Files grouped by the folder they are in (one delivery each), oldest folder first: of

@@ -22,8 +22,8 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
 /// A UTC day as `YYYY-MM-DD`. chrono's own messages ("input is out of range" for
 /// `2024-13-01`, "premature end of input") do not say what is expected.
 pub fn utc_day(s: &str) -> Result<chrono::NaiveDate, String> {
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| "expected a calendar date written YYYY-MM-DD, such as 2024-03-01".into())
+    burnrate_api::params::parse_ymd(s.trim())
+        .ok_or_else(|| "expected a calendar date written YYYY-MM-DD, such as 2024-03-01".into())
 }
 
 /// A provider code for `--provider` (any case): the same codes the API's
@@ -78,6 +78,8 @@ mod tests {
             "yesterday",
             "2024-3",
             "",
+            "02024-03-01",
+            "-0001-01-01",
         ] {
             let e = utc_day(bad).expect_err(bad);
             assert!(e.contains("YYYY-MM-DD"), "{bad}: {e}");

@@ -182,9 +182,12 @@ pub(crate) struct Seen {
     unreadable: BTreeSet<String>,
 }
 
-/// Folders with a file that is new or changed since it was delivered, all of whose files
-/// have stopped changing: a folder is read whole, so a part file still being written
-/// (changed since the last scan) holds its whole folder back until it settles.
+/// Folders with a file that is new or changed since it was delivered, or that lost a file
+/// it was delivered with, all of whose files have stopped changing: a folder is read
+/// whole, so a part file still being written (changed since the last scan) holds its
+/// whole folder back until it settles, and a folder without one of its parts is another
+/// delivery (the one a restart would read). A folder with no file left has nothing to
+/// deliver.
 fn ready_folders(
     previous: &BTreeMap<PathBuf, Stamp>,
     now: &BTreeMap<PathBuf, Stamp>,
@@ -196,8 +199,16 @@ fn ready_folders(
         .filter(|(f, s)| previous.get(*f) != Some(*s))
         .filter_map(|(f, _)| folder(f))
         .collect();
+    let lost: BTreeSet<PathBuf> = delivered
+        .keys()
+        .filter(|f| !now.contains_key(*f))
+        .filter_map(folder)
+        .collect();
     now.iter()
-        .filter(|(f, s)| previous.get(*f) == Some(*s) && delivered.get(*f) != Some(*s))
+        .filter(|(f, s)| previous.get(*f) == Some(*s))
+        .filter(|(f, s)| {
+            delivered.get(*f) != Some(*s) || folder(f).is_some_and(|d| lost.contains(&d))
+        })
         .filter_map(|(f, _)| folder(f))
         .filter(|d| !changing.contains(d))
         .collect()
@@ -287,6 +298,14 @@ pub(crate) fn watch(
                 }
             }
         }
+        // Files gone from the input are forgotten once their folder was read again without
+        // them (or has no file left to read).
+        delivered.retain(|f, _| {
+            now.contains_key(f)
+                || f.parent().is_some_and(|d| {
+                    !dirty.contains(d) && now.keys().any(|g| g.parent() == Some(d))
+                })
+        });
         *previous = now;
         // Settled files need no second look: what was there has been read.
         if once && !settling && (dirty.is_empty() || settled) {
@@ -338,5 +357,20 @@ mod tests {
         let delivered = files(&[("gcp/x", 7)]);
         let ready = ready_folders(&now, &now, &delivered);
         assert_eq!(ready, BTreeSet::from([PathBuf::from("cur")]));
+    }
+
+    #[test]
+    fn a_folder_that_lost_a_delivered_file_is_ready_again() {
+        let delivered = files(&[("cur/part-1", 10), ("cur/part-2", 5), ("gcp/x", 7)]);
+        // part-2 is gone: cur is read again (without it); gcp is as delivered.
+        let now = files(&[("cur/part-1", 10), ("gcp/x", 7)]);
+        let ready = ready_folders(&now, &now, &delivered);
+        assert_eq!(ready, BTreeSet::from([PathBuf::from("cur")]));
+        // Not while another of its files is still changing.
+        let previous = files(&[("cur/part-1", 8), ("gcp/x", 7)]);
+        assert!(ready_folders(&previous, &now, &delivered).is_empty());
+        // A folder that lost every file has nothing to deliver.
+        let now = files(&[("gcp/x", 7)]);
+        assert!(ready_folders(&now, &now, &delivered).is_empty());
     }
 }

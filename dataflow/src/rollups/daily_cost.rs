@@ -40,14 +40,18 @@ use burnrate_schemas::{CostRecord, DailyCostKey, DeliveryScope, Provider};
 use chrono::{DateTime, NaiveDate, Utc};
 use differential_dataflow::VecCollection;
 
-use crate::money::Amounts;
+use crate::money::{Amounts, QUANTITY_SCALE, SCALE};
 
 /// A record's parts: one per UTC day it touches, with that day's share of its amounts.
 /// The shares add up to the record's amounts exactly (see `schemas::days`).
 pub fn parts(r: &CostRecord) -> Result<Vec<(DailyCostKey, Amounts)>, String> {
-    let billed = r.split_daily(r.billed_cost);
-    let effective = r.split_daily(r.effective_cost);
-    let quantity = r.consumed_quantity.map(|q| r.split_daily(q));
+    // Each amount is rounded once, to the scale the rollup keeps, and then split at that
+    // scale: rounding each day's share instead would drift by half a unit per day.
+    let billed = r.split_daily_at(r.billed_cost, SCALE);
+    let effective = r.split_daily_at(r.effective_cost, SCALE);
+    let quantity = r
+        .consumed_quantity
+        .map(|q| r.split_daily_at(q, QUANTITY_SCALE));
     let mut out = Vec::with_capacity(billed.len());
     for (i, (day, b)) in billed.into_iter().enumerate() {
         let e = effective.get(i).map(|x| x.1).unwrap_or_default();

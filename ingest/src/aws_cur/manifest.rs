@@ -181,6 +181,8 @@ pub fn leave_to_manifests(files: &mut Vec<PathBuf>) -> Vec<String> {
     let mut notes = Vec::new();
     let mut drop: BTreeSet<PathBuf> = BTreeSet::new();
     let mut kept_assemblies: BTreeSet<String> = BTreeSet::new();
+    // The folders holding an assembly's listed files, with the assembly.
+    let mut part_folders: BTreeMap<PathBuf, String> = BTreeMap::new();
     for (path, m) in &manifests {
         let group = (
             m.report_name.clone(),
@@ -191,6 +193,13 @@ pub fn leave_to_manifests(files: &mut Vec<PathBuf>) -> Vec<String> {
             .iter()
             .filter_map(|k| resolve(path, k))
             .collect();
+        for f in &listed {
+            if let Some(dir) = f.parent() {
+                part_folders
+                    .entry(dir.to_path_buf())
+                    .or_insert_with(|| m.assembly_id.clone());
+            }
+        }
         drop.extend(listed.iter().cloned());
         let superseded = current.get(&group).is_some_and(|cur| *cur != m.assembly_id);
         if superseded {
@@ -205,6 +214,23 @@ pub fn leave_to_manifests(files: &mut Vec<PathBuf>) -> Vec<String> {
         } else if !kept_assemblies.insert(m.assembly_id.clone()) {
             // The period-level and the assembly-level manifest list the same files.
             drop.insert(path.clone());
+        }
+    }
+    // A file beside an assembly's parts that no manifest lists (a copy of a part under
+    // another name, a stale part of an earlier export) is no part of the assembly: read
+    // with it, it would add to the period the assembly replaces.
+    let is_manifest: BTreeSet<&PathBuf> = manifests.iter().map(|(p, _)| p).collect();
+    for f in files.iter() {
+        if drop.contains(f) || is_manifest.contains(f) {
+            continue;
+        }
+        if let Some(assembly) = f.parent().and_then(|d| part_folders.get(d)) {
+            notes.push(format!(
+                "{}: not read: it is beside the files of CUR assembly {assembly}, whose \
+                 manifest does not list it (an assembly is what its manifest lists)",
+                f.display()
+            ));
+            drop.insert(f.clone());
         }
     }
     files.retain(|f| !drop.contains(f));

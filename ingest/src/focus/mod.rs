@@ -36,7 +36,7 @@
 //! between rows (skipped by the driver as blank lines), write `M/D/YY` dates (read as 20YY),
 //! and the commitment examples omit `BillingAccountId`, `BillingCurrency`, `ProviderName` and
 //! `ServiceName` altogether. Those become an empty account, the ISO "no currency" code `XXX`
-//! (never added to real money), provider `Other` with an empty name, and an empty service
+//! (never added to real money; the `--currency` given instead, if any), provider `Other` with an empty name, and an empty service
 //! name: nothing is invented. The SaaS examples format money as a spreadsheet does
 //! (`"$10,000.00 "`); on USD rows a `$` amount with thousands grouped by three is read
 //! (see `normalize::amount`). Two commitment examples end a charge at hour 30

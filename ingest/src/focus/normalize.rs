@@ -21,7 +21,12 @@ use crate::value::calendar_month;
 
 /// Normalizes one FOCUS row. Every error names the column at fault.
 pub fn record(row: &Row<'_>, c: &FocusColumns, ctx: &FileCtx) -> Result<CostRecord, RowError> {
-    let currency = row.string(c.billing_currency);
+    // A file with no BillingCurrency column at all takes the caller's `--currency`.
+    let currency = if c.billing_currency.present() {
+        row.string(c.billing_currency)
+    } else {
+        ctx.default_currency.clone()
+    };
     let dollars = currency.as_deref() == Some("USD");
     let money = |col: Col| -> Result<Option<Decimal>, RowError> {
         match row.text(col) {
@@ -225,7 +230,8 @@ fn grouped_by_three(s: &str) -> bool {
 }
 
 /// ISO 4217's code for "no currency": what a record carries when the file has no
-/// `BillingCurrency` column at all (the spec's commitment examples). It keeps such amounts
+/// `BillingCurrency` column at all (the spec's commitment examples) and no `--currency`
+/// was given. It keeps such amounts
 /// in a group of their own instead of pretending they are dollars.
 pub const NO_CURRENCY: &str = "XXX";
 

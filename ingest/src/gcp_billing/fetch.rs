@@ -521,6 +521,8 @@ impl<'a> Client<'a> {
             .or_else(|| self.config.location.clone());
         let started = std::time::Instant::now();
         let mut count = 0;
+        // The rows the job announced (`totalRows`, a decimal string), once it is done.
+        let mut announced: Option<u64> = None;
         let mut polls = 0u32;
         loop {
             if let Some(why) = job_error(&page) {
@@ -535,6 +537,9 @@ impl<'a> Client<'a> {
                 std::thread::sleep(Duration::from_millis(500 << polls.min(3)));
                 polls += 1;
             } else {
+                if let Some(n) = page["totalRows"].as_str().and_then(|n| n.parse().ok()) {
+                    announced = Some(n);
+                }
                 for row in page["rows"].as_array().into_iter().flatten() {
                     let cell = row["f"][0]["v"].as_str().ok_or_else(|| {
                         self.error(format!("a row without a text first cell: {row}"))
@@ -545,6 +550,16 @@ impl<'a> Client<'a> {
             }
             let token = page["pageToken"].as_str().map(str::to_string);
             if page["jobComplete"] != json!(false) && token.is_none() {
+                // An answer that ends before the rows it announced would give a month
+                // smaller than the table's, which would then replace the month whole.
+                if let Some(n) = announced
+                    && n != count
+                {
+                    return Err(self.error(format!(
+                        "the query job {job_id} answered {count} of the {n} rows it \
+                         announced (the last page came without a page token)"
+                    )));
+                }
                 return Ok(count);
             }
             if job_id.is_empty() {
