@@ -300,3 +300,106 @@ fn run_watches_an_s3_prefix() {
         "the CUR is still there"
     );
 }
+
+/// `run` reads the AWS shared files again at each listing: keys rewritten there (as a
+/// session's keys are refreshed before they expire) reach a running `run` without a
+/// restart. Seen from outside: a profile switched to a way burnrate refuses makes the next
+/// listing fail naming it, and keys put back let the next object through.
+#[test]
+fn run_reads_the_shared_credentials_files_at_each_listing() {
+    let moto = Moto::start();
+    moto.create_bucket("bills");
+    let cur = data("aws/cur-legacy-csv/focus_converters__sample-anonymous-aws-export-dataset.csv");
+    moto.put(
+        "bills",
+        "exports/cur/20231101-20231201/part-1.csv",
+        &std::fs::read(&cur).expect("read"),
+    );
+    let want = csv_column_sum(&cur, "lineItem/UnblendedCost");
+    let home = tempfile::tempdir().expect("tempdir");
+    let credentials = home.path().join("credentials");
+    let config = home.path().join("config");
+    let keys = "[rotating]\naws_access_key_id = testing\naws_secret_access_key = testing\n";
+    std::fs::write(&credentials, keys).expect("write");
+    std::fs::write(&config, "").expect("write");
+    let store = tempfile::tempdir().expect("tempdir");
+    let log = home.path().join("run.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("--data-dir")
+        .arg(store.path())
+        .args([
+            "run",
+            "--input",
+            "s3://bills/exports/",
+            "--no-serve",
+            "--poll-seconds",
+            "1",
+        ])
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_PROFILE", "rotating")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_CONFIG_FILE", &config)
+        .env("HOME", home.path())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("run");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        while !done() {
+            assert!(
+                Instant::now() < deadline,
+                "{what}; run said:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    let summary_total = |from: &str, to: &str| -> Option<Decimal> {
+        let (code, out, _) = moto.burnrate(
+            store.path(),
+            &["summary", "--from", from, "--to", to, "--scope", "all"],
+        );
+        let doc: serde_json::Value = serde_json::from_str(&out).ok()?;
+        let listed = doc["breakdown_by_provider"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty());
+        (code == 0 && listed).then(|| dec(doc["total_cost"].as_str().unwrap_or("0")))
+    };
+    wait_for("the CUR was not read with the profile's keys", &|| {
+        summary_total("2023-11-01", "2023-11-30") == Some(want)
+    });
+
+    // The profile now gets its keys by credential_process: the next listing fails, naming it.
+    std::fs::write(&credentials, "").expect("write");
+    std::fs::write(
+        &config,
+        "[profile rotating]\ncredential_process = /usr/bin/false\n",
+    )
+    .expect("write");
+    wait_for("the changed profile was not read again", &|| {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("credential_process"))
+    });
+
+    // Keys back: the next object under the prefix is read.
+    std::fs::write(&config, "").expect("write");
+    std::fs::write(&credentials, keys).expect("write");
+    let b09 = common::case_dir("B09")
+        .join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl");
+    let net = common::jdec(&common::expected("B09")["expected"]["totals"], "net_cost");
+    moto.put(
+        "bills",
+        "exports/gcp/export-20240305.jsonl",
+        &std::fs::read(&b09).expect("read"),
+    );
+    wait_for(
+        "the object put after the keys came back was not read",
+        &|| summary_total("2024-03-01", "2024-03-31") == Some(net),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -30,11 +30,8 @@ pub(crate) struct Resolved {
 /// A remote input, parsed and configured from the environment.
 #[derive(Debug)]
 pub(crate) enum Remote {
-    S3 {
-        config: Box<S3Config>,
-        location: S3Location,
-        root: PathBuf,
-    },
+    /// Its configuration is read at each fetch (see `fetch`); `parse` checks it once.
+    S3 { location: S3Location, root: PathBuf },
     Blob {
         config: Box<BlobConfig>,
         location: BlobLocation,
@@ -65,8 +62,8 @@ impl Remote {
         if let Some(location) = S3Location::parse(text) {
             return Some((|| {
                 let location = location?;
+                S3Config::from_env()?;
                 Ok(Remote::S3 {
-                    config: Box::new(S3Config::from_env()?),
                     root: data_dir.join("s3").join(&location.bucket),
                     location,
                 })
@@ -103,18 +100,21 @@ impl Remote {
     /// prints a line on stderr when something was fetched (or, with `always`, anyway).
     pub(crate) fn fetch(&self, always: bool) -> (Vec<PathBuf>, Vec<String>) {
         match self {
-            Remote::S3 {
-                config,
-                location,
-                root,
-            } => {
+            Remote::S3 { location, root } => {
+                // The shared files are read again at each fetch, so keys refreshed there
+                // (a session's keys rewritten before they expire) reach a running `run`;
+                // the environment cannot change under a process, so only the files can.
+                let config = match S3Config::from_env() {
+                    Ok(c) => c,
+                    Err(e) => return (Vec::new(), vec![format!("{location}: {e}")]),
+                };
                 let unsigned = if config.credentials.is_none() {
                     " (no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set, so the request \
                      was unsigned)"
                 } else {
                     ""
                 };
-                let synced = burnrate_ingest::s3::sync(config, location, root);
+                let synced = burnrate_ingest::s3::sync(&config, location, root);
                 mirrored(&location.to_string(), root, synced, unsigned, always)
             }
             Remote::Blob {
