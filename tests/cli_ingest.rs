@@ -586,3 +586,28 @@ fn an_address_of_an_unread_kind_is_a_usage_error_naming_the_ones_read() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("lower case: s3://bucket/cur/"), "{stderr}");
 }
+
+#[test]
+fn a_folder_with_nothing_to_read_fails_and_says_so() {
+    let work = tempfile::tempdir().expect("tmp");
+    let empty = work.path().join("exports");
+    std::fs::create_dir(&empty).expect("mkdir");
+    std::fs::write(empty.join(".hidden.csv"), "a,b\n1,2\n").expect("hidden file");
+    let (code, stdout, stderr) = burnrate(&["ingest", empty.to_str().expect("path")]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "FAILED {}: no files in it to read",
+            empty.display()
+        )),
+        "{stdout}"
+    );
+    let (code, _, stderr) = burnrate(&[
+        "run",
+        "--once",
+        "--input",
+        work.path().join("missing").to_str().expect("path"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("missing does not exist"), "{stderr}");
+}

@@ -301,9 +301,20 @@ pub fn run(
     config: &burnrate::config::Config,
 ) -> Result<std::process::ExitCode> {
     let s3 = super::remote::resolve(&args.paths, data_dir)?;
-    let expanded = expand_paths(&s3.paths).context("listing the inputs")?;
+    let mut expanded = expand_paths(&s3.paths).context("listing the inputs")?;
     for note in &expanded.notes {
         eprintln!("note: {note}");
+    }
+    // A folder with nothing to read is most likely the wrong folder: say so, as an S3
+    // prefix with no objects is reported.
+    for dir in s3.paths.iter().filter(|p| p.is_dir()) {
+        if !expanded.files.iter().any(|f| f.starts_with(dir)) {
+            expanded.unreadable.push(format!(
+                "{}: no files in it to read (hidden files and burnrate data directories are \
+                 left out)",
+                dir.display()
+            ));
+        }
     }
     let writer: Option<Box<dyn Write>> = match &args.records {
         None => None,
