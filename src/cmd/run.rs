@@ -54,7 +54,7 @@ pub struct RunArgs {
     #[arg(long)]
     once: bool,
     /// Where to serve the API while running.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = super::listen_addr)]
     listen: SocketAddr,
     /// Do not serve the API.
     #[arg(long)]
