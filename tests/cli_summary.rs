@@ -245,6 +245,35 @@ fn an_empty_summary_names_the_days_the_store_holds() {
         "{err}"
     );
 
+    // A service that is not there: the hint names those that are (the export's
+    // `service.description` values: BigQuery, Security Command Center, ...).
+    let mut services: Vec<String> = rows
+        .iter()
+        .map(|r| r["service.description"].clone())
+        .collect();
+    services.sort();
+    services.dedup();
+    let (_, err) = summary_with_stderr(
+        &store,
+        &[
+            "--from",
+            &first.to_string(),
+            "--to",
+            &last.to_string(),
+            "--scope",
+            "all",
+            "--service",
+            "bedrock",
+        ],
+    );
+    assert!(
+        err.contains(&format!(
+            "the services there are: {}\n",
+            services.join(", ")
+        )),
+        "{services:?}: {err}"
+    );
+
     // A second file, years later: a window between the two holds nothing, whatever the
     // filters, and the hint says so rather than pointing at them.
     let later = common::case_dir("B09")
