@@ -302,19 +302,20 @@ pub fn run(
 ) -> Result<std::process::ExitCode> {
     let s3 = super::remote::resolve(&args.paths, data_dir)?;
     let mut expanded = expand_paths(&s3.paths).context("listing the inputs")?;
-    for note in &expanded.notes {
-        eprintln!("note: {note}");
-    }
-    // A folder with nothing to read is most likely the wrong folder: say so, as an S3
-    // prefix with no objects is reported.
+    // A folder with nothing to read may be the wrong folder: say so rather than print a
+    // bare header. It is no failure (a drop folder can be empty; reading one just opens
+    // the store, replaying its log).
     for dir in s3.paths.iter().filter(|p| p.is_dir()) {
         if !expanded.files.iter().any(|f| f.starts_with(dir)) {
-            expanded.unreadable.push(format!(
-                "{}: no files in it to read (hidden files and burnrate data directories are \
+            expanded.notes.push(format!(
+                "{} holds no files to read (hidden files and burnrate data directories are \
                  left out)",
                 dir.display()
             ));
         }
+    }
+    for note in &expanded.notes {
+        eprintln!("note: {note}");
     }
     let writer: Option<Box<dyn Write>> = match &args.records {
         None => None,
