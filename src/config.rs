@@ -89,10 +89,30 @@ fn describe(e: figment::Error, file: Option<&Path>, vars: &[(String, Value, Stri
                 (false, Some(f)) => f.display().to_string(),
                 (false, None) => "configuration".into(),
             };
+            // figment quotes serde's list of names a second time (``a` or `b``).
+            let kind = match &e.kind {
+                figment::error::Kind::UnknownField(_, expected) => {
+                    let keys = expected
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return format!("{origin}: unknown key `{key}` (the keys here: {keys})");
+                }
+                figment::error::Kind::UnknownVariant(found, expected) => format!(
+                    "unknown value `{found}`, expected one of {}",
+                    expected
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                other => other.to_string(),
+            };
             if key.is_empty() {
-                format!("{origin}: {}", e.kind)
+                format!("{origin}: {kind}")
             } else {
-                format!("{origin}: key `{key}`: {}", e.kind)
+                format!("{origin}: key `{key}`: {kind}")
             }
         })
         .collect::<Vec<_>>()
@@ -188,7 +208,14 @@ mod tests {
         assert_eq!(c.recommendations.lookback_hours, 720);
         std::fs::write(&path, "[recommendations]\nmin_coverag = 0.8\n").expect("write");
         let e = Config::load(Some(&path)).expect_err("typo").to_string();
-        assert!(e.contains("min_coverag"), "{e}");
+        assert!(
+            e.contains(
+                "unknown key `recommendations.min_coverag` (the keys here: \
+                 `lookback_hours`, `min_coverage`,"
+            ),
+            "{e}"
+        );
+        assert!(!e.contains("``"), "{e}");
         assert!(e.contains(&path.display().to_string()), "{e}");
         assert!(!e.contains("default."), "{e}");
         std::fs::write(&path, "[recommendations]\nmin_coverage = 1.5\n").expect("write");

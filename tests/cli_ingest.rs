@@ -571,3 +571,40 @@ fn an_unchanged_folder_read_again_is_not_logged_again() {
     assert!(String::from_utf8_lossy(&changed.stderr).contains("stored delivery"));
     assert_eq!(logged(&store), after_first + 1);
 }
+
+#[test]
+fn an_address_of_an_unread_kind_is_a_usage_error_naming_the_ones_read() {
+    let (code, stdout, stderr) = burnrate(&["ingest", "gs://my-billing/export/"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("gs://my-billing/export/: no such local path")
+            && stderr.contains("bq://PROJECT.DATASET.TABLE"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("os error"), "{stderr}");
+    let (code, _, stderr) = burnrate(&["run", "--once", "--input", "S3://bucket/cur/"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("lower case: s3://bucket/cur/"), "{stderr}");
+}
+
+#[test]
+fn a_folder_with_nothing_to_read_says_so() {
+    let work = tempfile::tempdir().expect("tmp");
+    let empty = work.path().join("exports");
+    std::fs::create_dir(&empty).expect("mkdir");
+    std::fs::write(empty.join(".hidden.csv"), "a,b\n1,2\n").expect("hidden file");
+    let (code, stdout, stderr) = burnrate(&["ingest", empty.to_str().expect("path")]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!("note: {} holds no files to read", empty.display())),
+        "{stderr}"
+    );
+    let (code, _, stderr) = burnrate(&[
+        "run",
+        "--once",
+        "--input",
+        work.path().join("missing").to_str().expect("path"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("missing does not exist"), "{stderr}");
+}

@@ -245,6 +245,35 @@ fn an_empty_summary_names_the_days_the_store_holds() {
         "{err}"
     );
 
+    // A service that is not there: the hint names those that are (the export's
+    // `service.description` values: BigQuery, Security Command Center, ...).
+    let mut services: Vec<String> = rows
+        .iter()
+        .map(|r| r["service.description"].clone())
+        .collect();
+    services.sort();
+    services.dedup();
+    let (_, err) = summary_with_stderr(
+        &store,
+        &[
+            "--from",
+            &first.to_string(),
+            "--to",
+            &last.to_string(),
+            "--scope",
+            "all",
+            "--service",
+            "bedrock",
+        ],
+    );
+    assert!(
+        err.contains(&format!(
+            "the services there are: {}\n",
+            services.join(", ")
+        )),
+        "{services:?}: {err}"
+    );
+
     // A second file, years later: a window between the two holds nothing, whatever the
     // filters, and the hint says so rather than pointing at them.
     let later = common::case_dir("B09")
@@ -496,4 +525,25 @@ fn demo_refuses_a_store_that_is_not_the_demos() {
     );
     assert!(!store.join("demo-input").exists());
     assert_eq!(summary_all(&store, "billed"), before);
+}
+
+/// An empty recommendation list keeps the endpoint's document on stdout and says why on
+/// stderr: a store of bills alone has none (they need metrics).
+#[test]
+fn an_empty_recommendation_list_says_why() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let file = common::data("gcp/rows/koku__2022-08-01_5.csv");
+    common::burnrate_ok(&store, &["ingest", file.to_str().expect("path")]);
+    let out = common::burnrate(&store, &["recommendations"]);
+    assert!(out.status.success());
+    let json: Value = serde_json::from_slice(&out.stdout).expect("list json");
+    assert_eq!(json["total_count"], 0, "{json}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "hint: the store holds no recommendations yet; they come from per-minute metrics"
+        ),
+        "{err}"
+    );
 }

@@ -203,7 +203,24 @@ impl IntoResponse for AppError {
 
 /// Unknown paths get a problem document too, not an empty body.
 pub async fn not_found_fallback(uri: axum::http::Uri) -> AppError {
-    AppError::not_found(format!("no route for {}", uri.path()))
+    AppError::not_found(no_route(uri.path()))
+}
+
+/// Why nothing answers `path`; for a resource id whose `/` was not encoded (an ARN, an
+/// Azure path), how to write it.
+fn no_route(path: &str) -> String {
+    const RESOURCES: &str = "/api/v1/ai-costs/resources/";
+    match path.strip_prefix(RESOURCES) {
+        Some(rest) if rest.matches('/').count() > 1 => {
+            let id = rest.strip_suffix("/costs").unwrap_or(rest);
+            format!(
+                "no route for {path}; a resource id is one path segment, with each `/` \
+                 written %2F: {RESOURCES}{}/costs",
+                id.replace('/', "%2F")
+            )
+        }
+        _ => format!("no route for {path}"),
+    }
 }
 
 /// The one method a known path answers: POST for the actions and the metrics push, GET
@@ -235,4 +252,26 @@ pub async fn method_not_allowed_fallback(
             allowed_method(uri.path())
         ),
     )
+}
+
+#[cfg(test)]
+mod no_route_tests {
+    use super::no_route;
+
+    #[test]
+    fn a_resource_id_with_slashes_is_shown_encoded() {
+        assert_eq!(
+            no_route(
+                "/api/v1/ai-costs/resources/arn:aws:sagemaker:us-east-1:1:endpoint/ep-a/costs"
+            ),
+            "no route for /api/v1/ai-costs/resources/arn:aws:sagemaker:us-east-1:1:endpoint/ep-a/costs; \
+             a resource id is one path segment, with each `/` written %2F: \
+             /api/v1/ai-costs/resources/arn:aws:sagemaker:us-east-1:1:endpoint%2Fep-a/costs"
+        );
+        assert_eq!(no_route("/api/v1/nope"), "no route for /api/v1/nope");
+        assert_eq!(
+            no_route("/api/v1/ai-costs/resources/i-0abc/cost"),
+            "no route for /api/v1/ai-costs/resources/i-0abc/cost"
+        );
+    }
 }

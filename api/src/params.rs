@@ -107,7 +107,11 @@ impl RawParams {
             _ => Err(AppError::invalid_parameter(
                 name,
                 v,
-                format!("{name} must be a whole number from {min} to {max}, got {v:?}"),
+                if max == usize::MAX {
+                    format!("{name} must be a whole number, {min} or more, got {v:?}")
+                } else {
+                    format!("{name} must be a whole number from {min} to {max}, got {v:?}")
+                },
             )),
         }
     }

@@ -257,6 +257,12 @@ async fn pages_cut_the_list_and_keep_the_totals_of_all() {
         let r = get_with(&state(), &format!("/api/v1/recommendations?{q}")).await;
         assert_eq!(problem(&r, 400)["parameter"], param, "{q}");
     }
+    // An offset has no upper bound worth printing (it was usize::MAX's 20 digits).
+    let r = get_with(&state(), "/api/v1/recommendations?offset=-1").await;
+    assert_eq!(
+        problem(&r, 400)["detail"],
+        "offset must be a whole number, 0 or more, got \"-1\""
+    );
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ use super::serve::{bind, spawn_background, stop_flag};
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Where to serve the API.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = super::listen_addr)]
     listen: SocketAddr,
     /// Days of data to generate.
     #[arg(long, default_value_t = 30, value_name = "N")]

@@ -301,7 +301,19 @@ pub fn run(
     config: &burnrate::config::Config,
 ) -> Result<std::process::ExitCode> {
     let s3 = super::remote::resolve(&args.paths, data_dir)?;
-    let expanded = expand_paths(&s3.paths).context("listing the inputs")?;
+    let mut expanded = expand_paths(&s3.paths).context("listing the inputs")?;
+    // A folder with nothing to read may be the wrong folder: say so rather than print a
+    // bare header. It is no failure (a drop folder can be empty; reading one just opens
+    // the store, replaying its log).
+    for dir in s3.paths.iter().filter(|p| p.is_dir()) {
+        if !expanded.files.iter().any(|f| f.starts_with(dir)) {
+            expanded.notes.push(format!(
+                "{} holds no files to read (hidden files and burnrate data directories are \
+                 left out)",
+                dir.display()
+            ));
+        }
+    }
     for note in &expanded.notes {
         eprintln!("note: {note}");
     }

@@ -19,6 +19,27 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A `--listen` address: `IP:PORT` (`127.0.0.1:8080`, `0.0.0.0:8080`, `[::1]:8080`), or
+/// `localhost:PORT` and a bare `PORT`, both on 127.0.0.1 (what a browser's
+/// `localhost:8080` reaches).
+pub fn listen_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let port = s
+        .strip_prefix("localhost:")
+        .or_else(|| s.bytes().all(|b| b.is_ascii_digit()).then_some(s));
+    match port.map(str::parse::<u16>) {
+        Some(Ok(port)) => Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+        _ => Err(
+            "expected IP:PORT, such as 127.0.0.1:8080 (0.0.0.0:8080 for every \
+                  interface, port 0 for any free port), localhost:PORT or a bare PORT"
+                .into(),
+        ),
+    }
+}
+
 /// A UTC day as `YYYY-MM-DD`. chrono's own messages ("input is out of range" for
 /// `2024-13-01`, "premature end of input") do not say what is expected.
 pub fn utc_day(s: &str) -> Result<chrono::NaiveDate, String> {
@@ -54,7 +75,37 @@ pub fn currency_code(s: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{currency_code, provider_code, utc_day};
+    use super::{currency_code, listen_addr, provider_code, utc_day};
+
+    #[test]
+    fn a_listen_address_may_be_localhost_or_a_bare_port() {
+        let local = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        assert_eq!(listen_addr("127.0.0.1:8080"), Ok(local(8080)));
+        assert_eq!(listen_addr("localhost:9090"), Ok(local(9090)));
+        assert_eq!(listen_addr("8081"), Ok(local(8081)));
+        assert_eq!(
+            listen_addr("0.0.0.0:80"),
+            Ok(std::net::SocketAddr::from(([0, 0, 0, 0], 80)))
+        );
+        assert_eq!(
+            listen_addr("[::1]:8080"),
+            Ok(std::net::SocketAddr::from((
+                std::net::Ipv6Addr::LOCALHOST,
+                8080
+            )))
+        );
+        for bad in [
+            "localhost",
+            "localhost:http",
+            "70000",
+            "example.com:80",
+            ":8080",
+            "",
+        ] {
+            let e = listen_addr(bad).expect_err(bad);
+            assert!(e.contains("127.0.0.1:8080"), "{bad}: {e}");
+        }
+    }
 
     /// Input folders skip burnrate's own data directories by the store file's name.
     #[test]

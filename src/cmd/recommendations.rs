@@ -103,7 +103,13 @@ pub fn run(args: RecommendationsArgs, data_dir: &Path) -> Result<std::process::E
     let query = RecommendationQuery::parse(&params).map_err(usage)?;
     let page = Page::parse(&params).map_err(usage)?;
     let store = EmbeddedReader::open_existing(data_dir)?;
-    let list = select(store.recommendations()?, &query, page);
+    let stored = store.recommendations()?;
+    let count = stored.len();
+    let list = select(stored, &query, page);
+    if list.total_count == 0 {
+        // The document stays as the endpoint's; the hint goes to stderr.
+        eprintln!("{}", empty_hint(count));
+    }
     let text = match format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&list)?),
         Format::Table => table(&list),
@@ -114,6 +120,22 @@ pub fn run(args: RecommendationsArgs, data_dir: &Path) -> Result<std::process::E
         _ => {}
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Why the list is empty, given how many recommendations the store holds in all.
+fn empty_hint(stored: usize) -> String {
+    if stored == 0 {
+        "hint: the store holds no recommendations yet; they come from per-minute metrics \
+         (metrics files read by `burnrate ingest` or `run`, or POST /api/v1/metrics) of \
+         resources the bills name, with enough coverage of the window (see the README's \
+         Recommendations)"
+            .to_string()
+    } else {
+        format!(
+            "hint: none of the {stored} stored recommendations match; --state is active \
+             unless given (--state all lists withdrawn and expired ones too)"
+        )
+    }
 }
 
 fn table(list: &RecommendationList) -> String {

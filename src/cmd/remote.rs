@@ -55,8 +55,9 @@ impl std::fmt::Display for Remote {
 }
 
 impl Remote {
-    /// `None` for a local path; an error for a remote address that is wrong, or whose
-    /// configuration (credentials, endpoint) is missing or wrong.
+    /// `None` for a local path; an error for a remote address that is wrong (or of a kind
+    /// burnrate does not read, such as `gs://`), or whose configuration (credentials,
+    /// endpoint) is missing or wrong.
     pub(crate) fn parse(arg: &Path, data_dir: &Path) -> Option<Result<Remote>> {
         let text = arg.to_str()?;
         if let Some(location) = S3Location::parse(text) {
@@ -82,7 +83,13 @@ impl Remote {
                 })
             })());
         }
-        let table = BigQueryTable::parse(text)?;
+        let Some(table) = BigQueryTable::parse(text) else {
+            // `gs://...`, `S3://...`, `https://...` or `s3:/bucket` would otherwise be
+            // read as a local path and fail as a missing file.
+            return unsupported_address(text)
+                .filter(|_| !arg.exists())
+                .map(|why| Err(anyhow::anyhow!("{why}")));
+        };
         Some((|| {
             let table = table?;
             Ok(Remote::BigQuery {
@@ -109,8 +116,9 @@ impl Remote {
                     Err(e) => return (Vec::new(), vec![format!("{location}: {e}")]),
                 };
                 let unsigned = if config.credentials.is_none() {
-                    " (no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set, so the request \
-                     was unsigned)"
+                    " (no AWS credentials were found, so the request was unsigned: for a \
+                     bucket that is not public, set AWS_ACCESS_KEY_ID and \
+                     AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
                 } else {
                     ""
                 };
@@ -123,9 +131,10 @@ impl Remote {
                 root,
             } => {
                 let anonymous = if matches!(config.auth, BlobAuth::Anonymous) {
-                    " (none of AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_TOKEN or AZURE_TENANT_ID \
-                     + AZURE_CLIENT_ID + AZURE_CLIENT_SECRET is set, so the request was \
-                     anonymous)"
+                    " (no credentials were found, so the request was anonymous: for a \
+                     container that is not public, set AZURE_STORAGE_SAS_TOKEN, \
+                     AZURE_STORAGE_TOKEN, or AZURE_TENANT_ID, AZURE_CLIENT_ID and \
+                     AZURE_CLIENT_SECRET)"
                 } else {
                     ""
                 };
@@ -164,6 +173,48 @@ impl Remote {
             }
         }
     }
+}
+
+/// The addresses burnrate reads, for messages about one it does not.
+const ADDRESSES: &str = "local files and folders, s3://BUCKET/PREFIX, \
+     az://ACCOUNT/CONTAINER/PREFIX and bq://PROJECT.DATASET.TABLE";
+
+/// Why `text`, written like an address (`scheme:/...`), is not one burnrate reads; `None`
+/// for anything else (a plain path, or a one-letter drive such as `C:/`).
+fn unsupported_address(text: &str) -> Option<String> {
+    let (scheme, rest) = text.split_once(':')?;
+    let is_scheme = scheme.len() >= 2
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme || !rest.starts_with('/') {
+        return None;
+    }
+    let lower = scheme.to_ascii_lowercase();
+    let tail = rest.trim_start_matches('/');
+    let why = match lower.as_str() {
+        "s3" | "az" | "bq" if rest.starts_with("//") => {
+            format!("the scheme is written in lower case: {lower}://{tail}")
+        }
+        "s3" | "az" | "bq" => format!("an address starts with {lower}:// (two slashes)"),
+        "gs" | "gcs" => "Cloud Storage is not read; GCP billing is read from its BigQuery \
+                         export table (bq://PROJECT.DATASET.TABLE) or from exported files"
+            .to_string(),
+        "azure" | "abfs" | "abfss" | "wasb" | "wasbs" => {
+            "Azure Blob Storage is written az://ACCOUNT/CONTAINER/PREFIX".to_string()
+        }
+        "http" | "https" if text.contains(".blob.core.windows.net") => {
+            "Azure Blob Storage is written az://ACCOUNT/CONTAINER/PREFIX".to_string()
+        }
+        "http" | "https" => {
+            "files are not downloaded from web addresses; download it first".to_string()
+        }
+        _ => format!("{lower}:// is not an address burnrate reads"),
+    };
+    Some(format!(
+        "{text}: no such local path, and {why}; burnrate reads {ADDRESSES}"
+    ))
 }
 
 /// What a mirror gave: its files, and its failures with `hint` (why a request may have
@@ -217,4 +268,39 @@ pub(crate) fn resolve(args: &[PathBuf], data_dir: &Path) -> Result<Resolved> {
         out.failures.extend(failures);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unsupported_address;
+
+    #[test]
+    fn an_address_burnrate_does_not_read_says_what_it_reads() {
+        let e = unsupported_address("gs://billing/export").expect("gs");
+        assert!(
+            e.starts_with("gs://billing/export: no such local path"),
+            "{e}"
+        );
+        assert!(e.contains("bq://PROJECT.DATASET.TABLE"), "{e}");
+        let e = unsupported_address("S3://bucket/cur").expect("S3");
+        assert!(e.contains("written in lower case: s3://bucket/cur"), "{e}");
+        let e = unsupported_address("s3:/bucket/cur").expect("one slash");
+        assert!(e.contains("starts with s3:// (two slashes)"), "{e}");
+        let e = unsupported_address("azure://acct/container").expect("azure");
+        assert!(e.contains("az://ACCOUNT/CONTAINER/PREFIX"), "{e}");
+        let e = unsupported_address("https://acct.blob.core.windows.net/c/x").expect("blob url");
+        assert!(e.contains("az://ACCOUNT/CONTAINER/PREFIX"), "{e}");
+        let e = unsupported_address("https://example.com/cur.csv").expect("web");
+        assert!(e.contains("download it first"), "{e}");
+        // Paths, with or without a colon, are left to the file readers.
+        for path in [
+            "exports/2024",
+            "./a:b",
+            "C:/exports",
+            "cur.csv",
+            "/tmp/x:/y",
+        ] {
+            assert_eq!(unsupported_address(path), None, "{path}");
+        }
+    }
 }

@@ -54,7 +54,7 @@ pub struct RunArgs {
     #[arg(long)]
     once: bool,
     /// Where to serve the API while running.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = super::listen_addr)]
     listen: SocketAddr,
     /// Do not serve the API.
     #[arg(long)]
@@ -83,8 +83,15 @@ impl Source {
         if let Some(remote) = Remote::parse(input, data_dir) {
             return Ok(Source::Remote(remote?));
         }
+        if !input.exists() {
+            anyhow::bail!("--input {} does not exist", input.display());
+        }
         if !input.is_dir() {
-            anyhow::bail!("--input {} is not a folder", input.display());
+            anyhow::bail!(
+                "--input {} is a file; --input takes the folder your exports land in \
+                 (`burnrate ingest FILE` reads one file)",
+                input.display()
+            );
         }
         Ok(Source::Folder(input.to_path_buf()))
     }

@@ -21,7 +21,7 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The address to listen on (port 0 lets the OS choose one).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = super::listen_addr)]
     listen: SocketAddr,
     /// Worker threads of the async runtime (store reads run on a separate blocking pool).
     #[arg(value_parser = super::at_least_one, long, value_name = "N", default_value_t = 2)]

@@ -102,10 +102,17 @@ pub fn run(args: SummaryArgs, data_dir: &Path) -> Result<std::process::ExitCode>
     let summary = summary_from_store(&store, &query)?;
     if summary.breakdown_by_provider.is_empty() {
         // The document stays as the endpoint's; the hint goes to stderr.
-        eprintln!(
-            "{}",
-            empty_hint(&query, store.day_span(query.start, query.end)?, data_dir)
-        );
+        let mut hint = empty_hint(&query, store.day_span(query.start, query.end)?, data_dir);
+        if !query.services.is_empty() {
+            // A service name mistyped or guessed: name the ones there are.
+            let others = CostQuery {
+                services: Vec::new(),
+                ..query.clone()
+            };
+            let there = summary_from_store(&store, &others)?;
+            hint.push_str(&services_hint(&there));
+        }
+        eprintln!("{hint}");
     }
     let text = match args.format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&summary)?),
@@ -148,6 +155,31 @@ fn empty_hint(
              {last}: pass --from/--to to choose others"
         ),
     }
+}
+
+/// The services the other filters select, for a `--service` that matched none (names as
+/// `--service` takes them, in any case; the first 20).
+fn services_hint(there: &Summary) -> String {
+    let mut names: Vec<&str> = there
+        .breakdown_by_service
+        .iter()
+        .map(|b| b.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return String::new();
+    }
+    let more = names.len().saturating_sub(20);
+    names.truncate(20);
+    let mut out = format!(
+        "\nhint: --service takes a service name or code (any case); the services there are: {}",
+        names.join(", ")
+    );
+    if more > 0 {
+        let _ = write!(out, " and {more} more");
+    }
+    out
 }
 
 fn table(s: &Summary) -> String {

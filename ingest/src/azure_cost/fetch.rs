@@ -133,9 +133,16 @@ impl BlobConfig {
     /// for another server (the account's URL, as Azurite's
     /// `http://127.0.0.1:10000/devstoreaccount1`).
     pub fn from_env(account: &str) -> Result<BlobConfig, FetchError> {
+        BlobConfig::from_vars(account, |name| std::env::var(name).ok())
+    }
+
+    /// [`BlobConfig::from_env`] over any source of variables.
+    pub fn from_vars(
+        account: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<BlobConfig, FetchError> {
         let var = |name: &str| {
-            std::env::var(name)
-                .ok()
+            lookup(name)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
@@ -175,7 +182,23 @@ impl BlobConfig {
                     token: crate::oauth::TokenCache::default(),
                 }))
             }
-            (None, None, _) => BlobAuth::Anonymous,
+            (None, None, (None, None, None)) => BlobAuth::Anonymous,
+            // Part of a service principal would otherwise send anonymous requests.
+            (None, None, (tenant, client_id, secret)) => {
+                let missing: Vec<&str> = [
+                    ("AZURE_TENANT_ID", tenant.is_none()),
+                    ("AZURE_CLIENT_ID", client_id.is_none()),
+                    ("AZURE_CLIENT_SECRET", secret.is_none()),
+                ]
+                .into_iter()
+                .filter_map(|(name, missing)| missing.then_some(name))
+                .collect();
+                return Err(FetchError(format!(
+                    "a service principal needs AZURE_TENANT_ID, AZURE_CLIENT_ID and \
+                     AZURE_CLIENT_SECRET; {} not set",
+                    missing.join(" and ")
+                )));
+            }
         };
         Ok(BlobConfig { account_url, auth })
     }
@@ -369,6 +392,43 @@ mod tests {
         );
         assert!(matches!(BlobLocation::parse("az://acct"), Some(Err(_))));
         assert!(matches!(BlobLocation::parse("az:///c/p"), Some(Err(_))));
+    }
+
+    #[test]
+    fn part_of_a_service_principal_is_refused_naming_what_is_missing() {
+        let vars = |list: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                list.iter()
+                    .chain(&[("AZURE_STORAGE_BLOB_ENDPOINT", "http://127.0.0.1:9/acct")])
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let e = BlobConfig::from_vars("acct", vars(&[("AZURE_TENANT_ID", "t")]))
+            .expect_err("tenant alone");
+        assert_eq!(
+            e.0,
+            "a service principal needs AZURE_TENANT_ID, AZURE_CLIENT_ID and \
+             AZURE_CLIENT_SECRET; AZURE_CLIENT_ID and AZURE_CLIENT_SECRET not set"
+        );
+        let e = BlobConfig::from_vars(
+            "acct",
+            vars(&[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")]),
+        )
+        .expect_err("no secret");
+        assert!(e.0.ends_with("; AZURE_CLIENT_SECRET not set"), "{e}");
+        // A SAS wins over a half-set principal; nothing at all is anonymous.
+        let c = BlobConfig::from_vars(
+            "acct",
+            vars(&[
+                ("AZURE_STORAGE_SAS_TOKEN", "?sv=1"),
+                ("AZURE_CLIENT_ID", "c"),
+            ]),
+        )
+        .expect("sas");
+        assert!(matches!(c.auth, BlobAuth::Sas(ref q) if q == "sv=1"));
+        let c = BlobConfig::from_vars("acct", vars(&[])).expect("anonymous");
+        assert!(matches!(c.auth, BlobAuth::Anonymous));
     }
 
     /// A List Blobs answer as the service writes it (attributes, elements this reader does

@@ -143,6 +143,18 @@ impl S3Config {
                                 shown(&config_file)
                             )));
                         }
+                        // One of the pair alone would otherwise send unsigned requests.
+                        let half = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+                            (Some(_), None) => Some(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")),
+                            (None, Some(_)) => Some(("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID")),
+                            _ => None,
+                        };
+                        if let Some((set, missing)) = half {
+                            return Err(FetchError(format!(
+                                "{set} is set but {missing} is not: set both (and \
+                                 AWS_SESSION_TOKEN for temporary keys)"
+                            )));
+                        }
                         None
                     }
                 }
@@ -379,6 +391,16 @@ mod tests {
         let e = S3Config::from_vars(vars(&[("HOME", h), ("AWS_PROFILE", "nope")]))
             .expect_err("no such profile");
         assert!(e.0.contains("AWS_PROFILE=nope: no such profile"), "{e}");
+        // Half a key pair, with no profile to fall back on, is refused, not sent unsigned.
+        let e =
+            S3Config::from_vars(vars(&[("AWS_ACCESS_KEY_ID", "AKIAHALF")])).expect_err("no secret");
+        assert_eq!(
+            e.0,
+            "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both (and \
+             AWS_SESSION_TOKEN for temporary keys)"
+        );
+        let e = S3Config::from_vars(vars(&[("AWS_SECRET_ACCESS_KEY", "s")])).expect_err("no id");
+        assert!(e.0.starts_with("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID"));
         // No files, no variables: unsigned requests to us-east-1.
         let c = S3Config::from_vars(vars(&[])).expect("nothing");
         assert!(c.credentials.is_none());
