@@ -21,9 +21,9 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use burnrate_dataflow::recommendations::RecommendationConfig;
-use burnrate_sink::webhooks::WebhookConfig;
+use burnrate_sink::webhooks::{WebhookConfig, WebhookError};
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use figment::value::Value;
@@ -47,7 +47,14 @@ const SECTIONS: [&str; 2] = ["recommendations", "webhooks"];
 /// The overrides among environment variables: `BURNRATE_<SECTION>__<KEY>[__<KEY>...]`
 /// (any case) becomes the key path `section.key...`, with its value read as TOML would
 /// (`0.8` a number, `true` a boolean, anything else a string).
-fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, Value, String)> {
+///
+/// A variable in the override form (`BURNRATE_` and a `__` in its name) whose section is
+/// none of [`SECTIONS`] is refused, as an unknown key in the file is: a misspelled
+/// `BURNRATE_RECOMMENDATION__MIN_COVERAGE` silently ignored would leave the default in
+/// force.
+fn env_overrides(
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<Vec<(String, Value, String)>> {
     let mut out = Vec::new();
     for (name, raw) in vars {
         let upper = name.to_ascii_uppercase();
@@ -64,9 +71,15 @@ fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, V
                 .parse::<Value>()
                 .unwrap_or_else(|_| Value::from(raw.clone()));
             out.push((path, value, name));
+        } else if rest.contains("__") {
+            let section = path.split('.').next().unwrap_or_default();
+            return Err(anyhow!(
+                "environment variable {name}: unknown section `{section}`; the sections are {}",
+                SECTIONS.join(", ")
+            ));
         }
     }
-    out
+    Ok(out)
 }
 
 /// A figment error in the words of the settings the user wrote: each key with where its
@@ -119,6 +132,32 @@ fn describe(e: figment::Error, file: Option<&Path>, vars: &[(String, Value, Stri
         .join("; ")
 }
 
+/// Where the value of `key` (a dotted path) came from: the environment variable that set
+/// it or one of its parents, else one that set another key `why` names (a contradiction
+/// between two keys), else the file, else the defaults.
+fn origin(key: &str, why: &str, file: Option<&Path>, vars: &[(String, Value, String)]) -> String {
+    let covers = |path: &str| key == path || key.starts_with(&format!("{path}."));
+    let parent = |path: &str| path.starts_with(&format!("{key}."));
+    let named = |path: &str| {
+        path.rsplit('.').next().is_some_and(|leaf| {
+            why.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|w| w == leaf)
+        })
+    };
+    let set_by = vars
+        .iter()
+        .rev()
+        .find(|(p, _, _)| covers(p) || parent(p))
+        .or_else(|| vars.iter().rev().find(|(p, _, _)| named(p)));
+    if let Some((_, _, name)) = set_by {
+        return format!("environment variable {name}");
+    }
+    match file {
+        Some(f) => format!("{}: key `{key}`", f.display()),
+        None => format!("the defaults: key `{key}`"),
+    }
+}
+
 impl Config {
     /// Reads `path` (if given), applies the environment, and validates.
     pub fn load(path: Option<&Path>) -> Result<Config> {
@@ -137,21 +176,39 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        let vars = env_overrides(vars);
+        let vars = env_overrides(vars)?;
         for (key, value, _) in &vars {
             figment = figment.merge((key.as_str(), value.clone()));
         }
         let config: Config = figment
             .extract()
             .map_err(|e| anyhow!("{}", describe(e, path, &vars)))?;
-        config
+        // A value out of range is named with where it was set, as a wrong type is.
+        let problems: Vec<String> = config
             .recommendations
-            .validate()
-            .map_err(|e| anyhow!("{e}"))?;
-        config
-            .webhooks
-            .validate()
-            .context("webhooks configuration")?;
+            .problems()
+            .into_iter()
+            .map(|(key, why)| format!("{}: {why}", origin(&key, &why, path, &vars)))
+            .collect();
+        if !problems.is_empty() {
+            return Err(anyhow!("{}", problems.join("; ")));
+        }
+        if let Err(e) = config.webhooks.validate() {
+            let key = match &e {
+                WebhookError::InvalidEndpoint { .. } => "webhooks.endpoints".to_string(),
+                other => other
+                    .to_string()
+                    .split_whitespace()
+                    .find(|w| w.starts_with("webhooks."))
+                    .unwrap_or("webhooks")
+                    .trim_end_matches(|c: char| !c.is_alphanumeric() && c != '_')
+                    .to_string(),
+            };
+            return Err(anyhow!(
+                "{}: {e}",
+                origin(&key, &e.to_string(), path, &vars)
+            ));
+        }
         Ok(config)
     }
 }
@@ -171,7 +228,7 @@ mod tests {
             ("PATH", "/bin"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()));
-        let got = env_overrides(vars.into_iter());
+        let got = env_overrides(vars.into_iter()).expect("known sections");
         let paths: Vec<&str> = got.iter().map(|(p, _, _)| p.as_str()).collect();
         assert_eq!(
             paths,
@@ -237,5 +294,130 @@ mod tests {
         );
         assert!(e.contains("recommendations.min_coverage"), "{e}");
         assert!(!e.contains("alloc::") && !e.contains("global."), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use super::*;
+
+    fn load(file: Option<&str>, vars: &[(&str, &str)]) -> Result<Config> {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("burnrate.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).expect("write");
+        }
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load_from(file.map(|_| path.as_path()), vars.into_iter())
+    }
+
+    #[test]
+    fn a_value_out_of_range_names_its_key_and_the_file_it_is_in() {
+        let e = load(Some("[recommendations]\nmin_coverage = 1.5\n"), &[])
+            .expect_err("range")
+            .to_string();
+        assert!(
+            e.contains("burnrate.toml: key `recommendations.min_coverage`"),
+            "{e}"
+        );
+        let e = load(Some("[webhooks]\nmax_attempts = 0\n"), &[])
+            .expect_err("zero")
+            .to_string();
+        assert!(
+            e.contains("burnrate.toml: key `webhooks.max_attempts`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_value_out_of_range_from_the_environment_names_the_variable() {
+        let e = load(
+            Some("[recommendations]\nmin_coverage = 0.5\n"),
+            &[("BURNRATE_RECOMMENDATIONS__MIN_COVERAGE", "7")],
+        )
+        .expect_err("range")
+        .to_string();
+        assert!(
+            e.starts_with("environment variable BURNRATE_RECOMMENDATIONS__MIN_COVERAGE:"),
+            "{e}"
+        );
+        // A contradiction with a default is named by the variable that caused it.
+        let e = load(None, &[("BURNRATE_WEBHOOKS__MAX_BACKOFF", "1ms")])
+            .expect_err("backoff")
+            .to_string();
+        assert!(
+            e.starts_with("environment variable BURNRATE_WEBHOOKS__MAX_BACKOFF:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn nested_thresholds_nan_negative_or_contradictory_are_refused() {
+        for (text, key) in [
+            (
+                "[recommendations.idle]\nrequests_per_minute_max = nan\n",
+                "recommendations.idle.requests_per_minute_max",
+            ),
+            (
+                "[recommendations.idle]\ngpu_util_below_pct = -5.0\n",
+                "recommendations.idle.gpu_util_below_pct",
+            ),
+            (
+                "[recommendations.autoscale]\npeak_to_mean_min = inf\n",
+                "recommendations.autoscale.peak_to_mean_min",
+            ),
+            (
+                "[recommendations.schedule]\nmin_slot_minutes = -5\n",
+                "recommendations.schedule.min_slot_minutes",
+            ),
+            (
+                "[recommendations.schedule]\nmin_observed_hours = 9999\n",
+                "recommendations.schedule.min_observed_hours",
+            ),
+            (
+                "[recommendations.rightsize]\ngpu_active_below_pct = 90.0\ntarget_gpu_pct = 50.0\n",
+                "recommendations.rightsize.gpu_active_below_pct",
+            ),
+            (
+                "[recommendations.priority]\nmedium_monthly_savings = 5000.0\n",
+                "recommendations.priority.medium_monthly_savings",
+            ),
+        ] {
+            let e = load(Some(text), &[]).expect_err(text).to_string();
+            assert!(e.contains(&format!("key `{key}`")), "{text}: {e}");
+        }
+        // The documented defaults pass, and so do edge values.
+        assert!(load(None, &[]).is_ok());
+        assert!(
+            load(
+                Some(
+                    "[recommendations.schedule]\nmin_slot_minutes = 60\nmin_observed_hours = 168\n"
+                ),
+                &[]
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_override_for_an_unknown_section_is_refused() {
+        let e = load(None, &[("BURNRATE_RECOMMENDATION__MIN_COVERAGE", "0.5")])
+            .expect_err("typo")
+            .to_string();
+        assert!(
+            e.contains("BURNRATE_RECOMMENDATION__MIN_COVERAGE: unknown section `recommendation`"),
+            "{e}"
+        );
+        // The command line's own variables are no overrides.
+        assert!(
+            load(
+                None,
+                &[("BURNRATE_DATA_DIR", "/x"), ("BURNRATE_LOG", "debug")]
+            )
+            .is_ok()
+        );
     }
 }

@@ -27,6 +27,17 @@ struct Fake {
     blobs: Mutex<BTreeMap<String, (Vec<u8>, String)>>,
     /// Listing requests seen (their markers).
     markers: Mutex<Vec<String>>,
+    /// When set, every page of the listing names this marker as the next one (a service
+    /// answering in circles).
+    stuck_marker: Mutex<Option<String>>,
+}
+
+/// The blob's ETag as the service makes one: it changes with the content (FNV-1a here).
+fn etag(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("0x{hash:016X}")
 }
 
 fn query_map(q: &Option<String>) -> BTreeMap<String, String> {
@@ -138,12 +149,15 @@ async fn container(
     for name in names.iter().take(PAGE) {
         let (bytes, modified) = &blobs[*name];
         xml += &format!(
-            "<Blob><Name>{name}</Name><Properties><Last-Modified>{modified}</Last-Modified><Etag>0x1</Etag><Content-Length>{}</Content-Length><BlobType>BlockBlob</BlobType></Properties><Metadata /></Blob>",
+            "<Blob><Name>{name}</Name><Properties><Last-Modified>{modified}</Last-Modified><Etag>{}</Etag><Content-Length>{}</Content-Length><BlobType>BlockBlob</BlobType></Properties><Metadata /></Blob>",
+            etag(bytes),
             bytes.len()
         );
     }
     xml += "</Blobs>";
-    if names.len() > PAGE {
+    if let Some(stuck) = fake.stuck_marker.lock().expect("lock").as_ref() {
+        xml += &format!("<NextMarker>{stuck}</NextMarker>");
+    } else if names.len() > PAGE {
         xml += &format!("<NextMarker>{}</NextMarker>", names[PAGE - 1]);
     } else {
         xml += "<NextMarker />";
@@ -408,4 +422,140 @@ fn a_service_principal_reads_the_container() {
         out.contains("no access token for client app-1 in tenant tenant-1"),
         "{out}"
     );
+}
+
+/// An export rewritten with the same size within the second it was first written (its
+/// Last-Modified, whole seconds, unchanged): the ETag tells the new content from the old,
+/// and the mirror downloads it; the period's total becomes the new file's.
+#[test]
+fn a_same_sized_rewrite_within_the_second_is_downloaded() {
+    let file = data("azure/ea-actual/finops-toolkit__EA_ActualCost_Small.csv");
+    let bytes = std::fs::read(&file).expect("read");
+    let key = "cost/daily-actual/20230901-20230930/run-1/part_0_0001.csv";
+    let t = "Tue, 05 Mar 2024 10:00:00 GMT".to_string();
+    let fake = Arc::new(Fake::default());
+    fake.blobs
+        .lock()
+        .expect("lock")
+        .insert(key.into(), (bytes.clone(), t.clone()));
+    let endpoint = serve(fake.clone());
+    let store = tempfile::tempdir().expect("tempdir");
+    let address = "az://devstoreaccount1/exports/cost/";
+    let (code, out, err) = burnrate(&endpoint, SAS, store.path(), &["ingest", address]);
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    // The same file with one digit of the first row's Cost changed: same length.
+    let text = String::from_utf8(bytes.clone()).expect("utf8");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let cost = header
+        .iter()
+        .position(|h| *h == "Cost")
+        .expect("Cost column");
+    let mut cells: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    let digit = cells[cost]
+        .char_indices()
+        .rfind(|(_, c)| c.is_ascii_digit())
+        .expect("a digit");
+    let bumped =
+        char::from_digit((digit.1.to_digit(10).expect("digit") + 1) % 10, 10).expect("digit");
+    cells[cost].replace_range(digit.0..digit.0 + 1, &bumped.to_string());
+    lines[1] = cells.join(",");
+    let mut rewritten = lines.join("\n");
+    if text.ends_with('\n') {
+        rewritten.push('\n');
+    }
+    let rewritten = rewritten.replace('\n', if text.contains("\r\n") { "\r\n" } else { "\n" });
+    assert_eq!(rewritten.len(), bytes.len(), "same size");
+    assert_ne!(rewritten.as_bytes(), bytes.as_slice());
+    let local = tempfile::tempdir().expect("tempdir");
+    let rewritten_file = local.path().join("rewritten.csv");
+    std::fs::write(&rewritten_file, &rewritten).expect("write");
+    assert_ne!(cost_sum(&rewritten_file), cost_sum(&file));
+    fake.blobs
+        .lock()
+        .expect("lock")
+        .insert(key.into(), (rewritten.clone().into_bytes(), t));
+
+    let (code, out, err) = burnrate(&endpoint, SAS, store.path(), &["ingest", address]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("1 objects, 1 downloaded"), "{err}");
+    let mirrored = store
+        .path()
+        .join("azure/devstoreaccount1/exports")
+        .join(key);
+    assert_eq!(
+        std::fs::read(mirrored).expect("mirror"),
+        rewritten.as_bytes()
+    );
+    let (code, out, err) = burnrate(
+        &endpoint,
+        SAS,
+        store.path(),
+        &[
+            "summary",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2030-12-31",
+            "--scope",
+            "all",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("summary");
+    assert_eq!(
+        dec(doc["total_cost"].as_str().expect("total")),
+        cost_sum(&rewritten_file)
+    );
+
+    // Unchanged since: nothing is downloaded again.
+    let (code, _, err) = burnrate(&endpoint, SAS, store.path(), &["ingest", address]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("0 downloaded"), "{err}");
+}
+
+/// A listing whose next-page marker repeats is a failure named as such, not a loop.
+#[test]
+fn a_listing_that_repeats_its_marker_fails_instead_of_looping() {
+    let fake = Arc::new(Fake::default());
+    fake.blobs.lock().expect("lock").insert(
+        "cost/x/20230901-20230930/run-1/part_0_0001.csv".into(),
+        (b"a,b\n".to_vec(), "Tue, 05 Mar 2024 10:00:00 GMT".into()),
+    );
+    *fake.stuck_marker.lock().expect("lock") = Some("2!96!same".into());
+    let endpoint = serve(fake.clone());
+    let store = tempfile::tempdir().expect("tempdir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("--data-dir")
+        .arg(store.path())
+        .args(["ingest", "az://devstoreaccount1/exports/cost/"])
+        .env("AZURE_STORAGE_BLOB_ENDPOINT", &endpoint)
+        .env("AZURE_STORAGE_SAS_TOKEN", SAS)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the listing loops: {} requests",
+                fake.markers.lock().expect("lock").len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().expect("output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("\"2!96!same\" a second time"), "{text}");
+    // The first page, and the second that gave the marker again.
+    assert_eq!(*fake.markers.lock().expect("lock"), ["", "2!96!same"]);
 }

@@ -260,3 +260,6 @@ mod tests;
 
 #[cfg(test)]
 mod recommendations_tests;
+
+#[cfg(test)]
+mod metrics_push_tests;

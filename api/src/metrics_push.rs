@@ -22,7 +22,11 @@
 //!   CloudWatch reader, a pushed sample is expected to be per device, not a node's sum).
 //!   `provider`, when given, is a provider code. A sample that measures nothing is an
 //!   error (it can only be a mistake). Unknown fields are errors: a misspelled
-//!   `gpu_util` silently dropped would read as "not measured".
+//!   `gpu_util` silently dropped would read as "not measured". A key given twice in one
+//!   object is an error too (422): which of the two was meant cannot be known.
+//! - Limits shared with the file readers (`MetricSample::problems`): a measurement is at
+//!   most 10^9 a minute, and `resource_id`, `model` and `accelerator` are at most 2,048
+//!   bytes of printable text.
 //! - At most [`MAX_SAMPLES`] samples per request (413 past that), and a body of at most
 //!   [`MAX_BODY_BYTES`].
 //! - Accepted samples carry the row reference `http:POST /api/v1/metrics`, row = index + 1,
@@ -237,7 +241,7 @@ fn sample(index: usize, value: &Value, errors: &mut Vec<InvalidField>) -> Option
             "the sample measures nothing: give at least one of the measurement fields".into(),
         );
     }
-    if errors.len() > before {
+    if c.errors.len() > before {
         return None;
     }
     let (resource_id, minute) = (resource_id?, minute?);
@@ -273,13 +277,25 @@ fn sample(index: usize, value: &Value, errors: &mut Vec<InvalidField>) -> Option
     s.gpu_memory_utilization_pct = gpu_mem;
     s.cpu_utilization_pct = cpu;
     s.memory_utilization_pct = mem;
-    Some(s)
+    // The limits every source's samples are held to (label lengths, measurements beyond
+    // a billion a minute), in the words of this sample's fields.
+    let problems = s.problems();
+    for (field, detail) in &problems {
+        c.fail(Some(field), detail.clone());
+    }
+    problems.is_empty().then_some(s)
 }
 
 /// The samples of a request body, all valid, or the problem listing every error.
 pub fn parse_samples(body: &[u8]) -> Result<Vec<MetricSample>, AppError> {
-    let doc: Value = serde_json::from_slice(body)
-        .map_err(|e| AppError::invalid_body(format!("the body is not JSON: {e}")))?;
+    let doc: Value = burnrate_schemas::json::from_slice_unique(body).map_err(|e| {
+        if e.classify() == serde_json::error::Category::Data {
+            // JSON, but a key given twice: which of the two was meant cannot be known.
+            AppError::invalid_items(format!("{e}; nothing was accepted"), Vec::new())
+        } else {
+            AppError::invalid_body(format!("the body is not JSON: {e}"))
+        }
+    })?;
     let items = match doc {
         Value::Array(items) => items,
         Value::Object(mut obj) if obj.len() == 1 && obj.contains_key("samples") => {

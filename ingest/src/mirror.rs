@@ -4,7 +4,12 @@
 //! An object `a/b/c.csv` becomes `root/a/b/c.csv`. The mirror is kept in step, not
 //! re-downloaded: an object whose size and last-modified time equal the local copy's is
 //! left alone (the local copy's modification time is set to the object's, which keeps "of
-//! two deliveries, the newer wins" meaning the same thing). A folder's changed objects are
+//! two deliveries, the newer wins" meaning the same thing). Where the store gives an ETag,
+//! it must match too: last-modified times are whole seconds, so an object rewritten with
+//! the same size within the second it was written would otherwise look unchanged. The
+//! ETag of a local copy is kept beside it in a hidden file (`.name.etag`), written after
+//! the copy is in place and removed before it is replaced, so a crash between the two
+//! only costs a download. A folder's changed objects are
 //! downloaded to hidden temporary files (`.name.partial`, which the readers skip) and moved
 //! into place only when all of them arrived, so a failed download never leaves a folder
 //! mixing new parts with old ones: the folder stays as it was and is reported.
@@ -26,6 +31,8 @@ pub struct Listed {
     pub key: String,
     pub size: u64,
     pub modified: Option<SystemTime>,
+    /// The store's entity tag, when it gives one: changes whenever the content does.
+    pub etag: Option<String>,
 }
 
 /// An object store seen as a listing and downloads.
@@ -40,6 +47,31 @@ pub trait ObjectStore {
     fn list(&self) -> Result<Vec<Listed>, String>;
     /// Writes the object's bytes to `to`; returns how many.
     fn download(&self, key: &str, to: &mut dyn Write) -> Result<u64, String>;
+}
+
+/// The most pages one listing may take (a thousand objects a page on S3, five thousand on
+/// Blob Storage): past it the store is answering in circles, not listing.
+pub const MAX_LIST_PAGES: usize = 100_000;
+
+/// Takes the continuation token (S3) or marker (Blob Storage) of the next page, refusing
+/// one the listing already gave: a store that hands back a token it gave before would
+/// otherwise be listed forever, the same pages again and again.
+pub fn next_page(
+    seen: &mut std::collections::BTreeSet<String>,
+    token: String,
+) -> Result<String, String> {
+    if seen.len() >= MAX_LIST_PAGES {
+        return Err(format!(
+            "the listing has not ended after {MAX_LIST_PAGES} pages; stopping"
+        ));
+    }
+    if !seen.insert(token.clone()) {
+        return Err(format!(
+            "the listing gave the continuation token {token:?} a second time; stopping rather \
+             than listing the same pages forever"
+        ));
+    }
+    Ok(token)
 }
 
 /// What a [`mirror`] did.
@@ -213,8 +245,13 @@ fn mirror_folder(
         }
         return Err(e);
     }
-    for (temp, path) in staged {
-        std::fs::rename(&temp, &path).map_err(local_error(&path))?;
+    for ((temp, path), (o, _)) in staged.iter().zip(&changed) {
+        // The old tag goes first: a copy with no tag is downloaded again, never trusted.
+        remove_if_there(&etag_beside(path)).map_err(local_error(path))?;
+        std::fs::rename(temp, path).map_err(local_error(path))?;
+        if let Some(tag) = &o.etag {
+            std::fs::write(etag_beside(path), tag).map_err(local_error(path))?;
+        }
     }
     report.downloaded += changed.len();
     report.unchanged += local.len() - changed.len();
@@ -304,12 +341,41 @@ fn clear_the_way(root: &Path, path: &Path, wanted: &BTreeSet<PathBuf>) -> Result
     }
 }
 
-/// The local copy has the object's size and last-modified time.
+/// The local copy has the object's size and last-modified time, and its ETag when the
+/// store gives one.
 fn same(o: &Listed, path: &Path) -> bool {
     let Ok(meta) = std::fs::metadata(path) else {
         return false;
     };
-    meta.len() == o.size && o.modified.is_some() && meta.modified().ok() == o.modified
+    meta.len() == o.size
+        && o.modified.is_some()
+        && meta.modified().ok() == o.modified
+        && o.etag
+            .as_ref()
+            .is_none_or(|tag| local_etag(path).as_ref() == Some(tag))
+}
+
+/// `.<name>.etag` in the same folder: hidden from the readers.
+fn etag_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.etag"))
+}
+
+/// The ETag of the object a mirrored file is the copy of, when the store gave one: what
+/// tells two same-sized versions written within one second apart (`run` compares it
+/// between scans, beside size and modification time).
+pub fn local_etag(path: &Path) -> Option<String> {
+    std::fs::read_to_string(etag_beside(path)).ok()
+}
+
+fn remove_if_there(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// `.<name>.partial` in the same folder: hidden from the readers, on the same file system.
@@ -429,6 +495,15 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_continuation_token_given_twice_stops_the_listing() {
+        let mut seen = BTreeSet::new();
+        assert_eq!(next_page(&mut seen, "a".into()), Ok("a".to_string()));
+        assert_eq!(next_page(&mut seen, "b".into()), Ok("b".to_string()));
+        let e = next_page(&mut seen, "a".into()).expect_err("again");
+        assert!(e.contains("\"a\" a second time"), "{e}");
+    }
+
     /// A store held in memory: key -> bytes, all modified at one time.
     struct Fake(Vec<(&'static str, &'static [u8])>);
 
@@ -441,6 +516,7 @@ mod tests {
                 .0
                 .iter()
                 .map(|(k, v)| Listed {
+                    etag: None,
                     key: (*k).to_string(),
                     size: v.len() as u64,
                     modified: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),

@@ -141,7 +141,24 @@ impl<'a> Out<'a> {
         self.emit.cost(canonical_currency(record));
     }
 
+    /// Emits a sample, or rejects it when [`MetricSample::problems`] finds any (every
+    /// metrics reader's samples pass here, so the limits hold for all of them).
     pub fn metric(&mut self, sample: MetricSample) {
+        let problems = sample.problems();
+        if let Some((field, _)) = problems.first() {
+            let reason = problems
+                .iter()
+                .map(|(_, why)| why.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            self.reject(RowError {
+                file: sample.row_ref.file.clone(),
+                row: sample.row_ref.row,
+                column: Some((*field).to_string()),
+                reason,
+            });
+            return;
+        }
         self.report.metric_samples += 1;
         self.emit.metric(sample);
     }

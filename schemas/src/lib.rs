@@ -20,6 +20,7 @@ pub mod arrow;
 pub mod cost;
 pub mod days;
 pub mod delivery;
+pub mod json;
 pub mod metric;
 pub mod recommendation;
 pub mod rollup;
@@ -30,8 +31,8 @@ pub use cost::{
 };
 pub use delivery::DeliveryScope;
 pub use metric::{
-    HourStats, MetricSample, THROUGHPUT_BUCKETS, resource_matches, throughput_bucket,
-    throughput_bucket_upper,
+    HourStats, MAX_LABEL_BYTES, MAX_MEASURE, MetricSample, THROUGHPUT_BUCKETS, resource_matches,
+    throughput_bucket, throughput_bucket_upper,
 };
 pub use recommendation::{
     Action, Commitment, DeadLetter, Effort, Event, EventKind, Finding, HistoryEntry, HourWindow,

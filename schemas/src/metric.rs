@@ -59,6 +59,58 @@ impl MetricSample {
         }
     }
 
+    /// What makes the sample unusable, as (field, why), every problem listed; empty when
+    /// it is fine. Every source's samples are held to this (file readers reject the row,
+    /// the push endpoint answers 422), so nothing is accepted that the signals would then
+    /// have to drop: a measurement beyond [`MAX_MEASURE`] accepted and ignored would still
+    /// claim its minute, and the corrected sample sent next would be refused as a
+    /// duplicate.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let labels = [
+            ("resource_id", Some(self.resource_id.as_str())),
+            ("model", self.model.as_deref()),
+            ("accelerator", self.accelerator.as_deref()),
+        ];
+        for (field, text) in labels {
+            if let Some(why) = text.and_then(label_problem) {
+                out.push((field, format!("{field} {why}")));
+            }
+        }
+        let measures = [
+            ("replicas", self.replicas),
+            ("requests", self.requests),
+            ("errors", self.errors),
+            ("input_tokens", self.input_tokens),
+            ("output_tokens", self.output_tokens),
+            ("latency_p50_ms", self.latency_p50_ms),
+            ("latency_p95_ms", self.latency_p95_ms),
+            ("gpu_utilization_pct", self.gpu_utilization_pct),
+            (
+                "gpu_memory_utilization_pct",
+                self.gpu_memory_utilization_pct,
+            ),
+            ("cpu_utilization_pct", self.cpu_utilization_pct),
+            ("memory_utilization_pct", self.memory_utilization_pct),
+        ];
+        for (field, v) in measures {
+            match v {
+                Some(v) if !v.is_finite() => {
+                    out.push((field, format!("{field} must be a finite number, got {v}")));
+                }
+                Some(v) if v < 0.0 => {
+                    out.push((field, format!("{field} must be at least 0, got {v}")));
+                }
+                Some(v) if v > MAX_MEASURE => out.push((
+                    field,
+                    format!("{field} must be at most {MAX_MEASURE:e} per minute, got {v:e}"),
+                )),
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// True when the resource has no accelerator, so GPU findings never apply to it.
     pub fn is_cpu_only(&self) -> bool {
         self.accelerator
@@ -147,9 +199,31 @@ pub struct HourStats {
 }
 
 /// The largest measurement a minute may carry (a billion requests or tokens a minute);
-/// anything larger is a broken exporter, and is treated as not measured so that sums over
-/// a month of minutes stay far inside `i64`.
+/// anything larger is a broken exporter. Readers refuse such samples
+/// ([`MetricSample::problems`]); [`HourStats::of`] also treats them as not measured, so
+/// that sums over a month of minutes stay far inside `i64` whatever reaches it.
 pub const MAX_MEASURE: f64 = 1e9;
+
+/// The longest resource id, model or accelerator name a sample may carry, in bytes: an
+/// AWS ARN is at most 2,048 characters and an Azure resource id far less. A longer one is
+/// no resource's name, and would be stored, keyed and sent in every webhook as it is.
+pub const MAX_LABEL_BYTES: usize = 2048;
+
+/// Why a resource id, model or accelerator name is refused, if it is.
+fn label_problem(text: &str) -> Option<String> {
+    if text.len() > MAX_LABEL_BYTES {
+        return Some(format!(
+            "is {} bytes long; at most {MAX_LABEL_BYTES} are taken",
+            text.len()
+        ));
+    }
+    text.chars().find(|c| c.is_control()).map(|c| {
+        format!(
+            "contains the control character U+{:04X}; names are printable text",
+            u32::from(c)
+        )
+    })
+}
 
 fn milli(x: f64) -> i64 {
     (x * 1000.0).round() as i64

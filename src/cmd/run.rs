@@ -61,12 +61,18 @@ pub struct RunArgs {
     no_serve: bool,
 }
 
-/// What a file looked like at a scan.
-type Stamp = (u64, Option<SystemTime>);
+/// What a file looked like at a scan: size, modification time, and for a copy of an S3 or
+/// Blob Storage object the object's ETag (a same-sized rewrite within one second keeps the
+/// other two).
+type Stamp = (u64, Option<SystemTime>, Option<String>);
 
 fn stamp(path: &Path) -> Option<Stamp> {
     let meta = std::fs::metadata(path).ok()?;
-    Some((meta.len(), meta.modified().ok()))
+    Some((
+        meta.len(),
+        meta.modified().ok(),
+        burnrate_ingest::mirror::local_etag(path),
+    ))
 }
 
 /// What `run` watches: a local folder, or a remote input (S3, BigQuery) fetched into the
@@ -301,7 +307,7 @@ pub(crate) fn watch(
             }
             for f in &files {
                 if let Some(s) = now.get(f) {
-                    delivered.insert(f.clone(), *s);
+                    delivered.insert(f.clone(), s.clone());
                 }
             }
         }
@@ -344,7 +350,7 @@ mod tests {
 
     fn files(list: &[(&str, u64)]) -> BTreeMap<PathBuf, Stamp> {
         list.iter()
-            .map(|(f, len)| (PathBuf::from(f), (*len, None)))
+            .map(|(f, len)| (PathBuf::from(f), (*len, None, None)))
             .collect()
     }
 

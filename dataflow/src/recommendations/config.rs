@@ -201,9 +201,28 @@ impl Default for PriorityConfig {
 }
 
 impl RecommendationConfig {
-    /// Checks ranges; the message names the key.
+    /// Checks ranges; the message names the key (the first problem of
+    /// [`RecommendationConfig::problems`]).
     pub fn validate(&self) -> Result<(), String> {
-        let unit = [
+        match self.problems().into_iter().next() {
+            Some((_, why)) => Err(why),
+            None => Ok(()),
+        }
+    }
+
+    /// Every key whose value cannot be meant, as (key path under `recommendations`, why).
+    /// Numbers must be finite (TOML has `nan` and `inf`), shares within 0–1, percentages
+    /// within 0–100, counts and rates at least 0, and no two keys may contradict each
+    /// other (a rule that could never, or would always, speak).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut bad = |key: &str, why: String| {
+            out.push((
+                format!("recommendations.{key}"),
+                format!("recommendations.{key} {why}"),
+            ));
+        };
+        let shares = [
             ("min_coverage", self.min_coverage),
             (
                 "commitment.min_on_demand_share",
@@ -213,30 +232,132 @@ impl RecommendationConfig {
             ("commitment.azure_discount", self.commitment.azure_discount),
             ("commitment.gcp_discount", self.commitment.gcp_discount),
             ("commitment.other_discount", self.commitment.other_discount),
+            ("commitment.min_flatness", self.commitment.min_flatness),
             (
                 "rightsize.min_capacity_fraction",
                 self.rightsize.min_capacity_fraction,
             ),
         ];
-        for (key, v) in unit {
+        for (key, v) in shares {
             if !(0.0..=1.0).contains(&v) {
-                return Err(format!(
-                    "recommendations.{key} must be between 0 and 1, not {v}"
-                ));
+                bad(key, format!("must be between 0 and 1, not {v}"));
             }
         }
-        if self.lookback_hours == 0 || self.hours_per_month == 0 || self.cost_days == 0 {
-            return Err(
-                "recommendations.lookback_hours, hours_per_month and cost_days must be positive"
-                    .into(),
+        let percents = [
+            ("idle.gpu_util_below_pct", self.idle.gpu_util_below_pct),
+            (
+                "rightsize.gpu_active_below_pct",
+                self.rightsize.gpu_active_below_pct,
+            ),
+        ];
+        for (key, v) in percents {
+            if !(0.0..=100.0).contains(&v) {
+                bad(key, format!("must be a percentage from 0 to 100, not {v}"));
+            }
+        }
+        if !(self.rightsize.target_gpu_pct > 0.0 && self.rightsize.target_gpu_pct <= 100.0) {
+            bad(
+                "rightsize.target_gpu_pct",
+                format!(
+                    "must be a percentage above 0 and at most 100, not {}",
+                    self.rightsize.target_gpu_pct
+                ),
             );
         }
-        if self.rightsize.target_gpu_pct <= 0.0 || self.autoscale.headroom < 1.0 {
-            return Err(
-                "recommendations.rightsize.target_gpu_pct must be positive and autoscale.headroom at least 1"
-                    .into(),
+        let non_negative = [
+            (
+                "idle.requests_per_minute_max",
+                self.idle.requests_per_minute_max,
+            ),
+            (
+                "schedule.idle_requests_per_minute",
+                self.schedule.idle_requests_per_minute,
+            ),
+            (
+                "autoscale.peak_to_mean_min",
+                self.autoscale.peak_to_mean_min,
+            ),
+            ("autoscale.min_replicas", self.autoscale.min_replicas),
+            ("commitment.max_daily_cv", self.commitment.max_daily_cv),
+            (
+                "priority.high_monthly_savings",
+                self.priority.high_monthly_savings,
+            ),
+            (
+                "priority.medium_monthly_savings",
+                self.priority.medium_monthly_savings,
+            ),
+        ];
+        for (key, v) in non_negative {
+            if !(v.is_finite() && v >= 0.0) {
+                bad(
+                    key,
+                    format!("must be a finite number of at least 0, not {v}"),
+                );
+            }
+        }
+        if !(self.autoscale.headroom.is_finite() && self.autoscale.headroom >= 1.0) {
+            bad(
+                "autoscale.headroom",
+                format!("must be at least 1, not {}", self.autoscale.headroom),
             );
         }
-        Ok(())
+        for (key, v) in [
+            ("lookback_hours", self.lookback_hours),
+            ("hours_per_month", self.hours_per_month),
+            ("cost_days", self.cost_days),
+        ] {
+            if v == 0 {
+                bad(key, "must be positive, not 0".into());
+            }
+        }
+        if !(0..=60).contains(&self.schedule.min_slot_minutes) {
+            bad(
+                "schedule.min_slot_minutes",
+                format!(
+                    "must be from 0 to 60 (minutes of an hour), not {}",
+                    self.schedule.min_slot_minutes
+                ),
+            );
+        }
+        for (key, v) in [
+            (
+                "schedule.min_observed_hours",
+                self.schedule.min_observed_hours,
+            ),
+            (
+                "schedule.min_idle_hours_per_week",
+                self.schedule.min_idle_hours_per_week,
+            ),
+        ] {
+            if v > 168 {
+                bad(
+                    key,
+                    format!("must be at most 168 (the hours of a week), not {v}"),
+                );
+            }
+        }
+        // Contradictions: a GPU "oversized" at or above the utilization it should be
+        // brought to; medium priority above high.
+        if self.rightsize.gpu_active_below_pct >= self.rightsize.target_gpu_pct {
+            bad(
+                "rightsize.gpu_active_below_pct",
+                format!(
+                    "({}) must be below rightsize.target_gpu_pct ({}): an endpoint cannot be \
+                     oversized at the utilization it is to be sized for",
+                    self.rightsize.gpu_active_below_pct, self.rightsize.target_gpu_pct
+                ),
+            );
+        }
+        if self.priority.medium_monthly_savings > self.priority.high_monthly_savings {
+            bad(
+                "priority.medium_monthly_savings",
+                format!(
+                    "({}) must be at most priority.high_monthly_savings ({})",
+                    self.priority.medium_monthly_savings, self.priority.high_monthly_savings
+                ),
+            );
+        }
+        out
     }
 }

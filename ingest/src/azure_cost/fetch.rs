@@ -239,6 +239,8 @@ struct Properties {
     last_modified: Option<String>,
     #[xml(rename = "Content-Length")]
     content_length: Option<u64>,
+    #[xml(rename = "Etag")]
+    etag: Option<String>,
 }
 
 /// One container prefix as an [`ObjectStore`].
@@ -317,6 +319,7 @@ impl ObjectStore for Container<'_> {
     fn list(&self) -> Result<Vec<Listed>, String> {
         let mut objects = Vec::new();
         let mut marker: Option<String> = None;
+        let mut seen = std::collections::BTreeSet::new();
         loop {
             let mut params = vec![("restype", "container"), ("comp", "list")];
             if !self.location.prefix.is_empty() {
@@ -342,10 +345,11 @@ impl ObjectStore for Container<'_> {
                     key: blob.name,
                     size: blob.properties.content_length.unwrap_or(0),
                     modified,
+                    etag: blob.properties.etag.filter(|t| !t.is_empty()),
                 });
             }
             match page.next_marker {
-                Some(m) if !m.is_empty() => marker = Some(m),
+                Some(m) if !m.is_empty() => marker = Some(mirror::next_page(&mut seen, m)?),
                 _ => return Ok(objects),
             }
         }

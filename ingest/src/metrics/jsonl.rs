@@ -129,7 +129,7 @@ pub fn read(
             out.skip("blank line");
             continue;
         }
-        let result = match serde_json::from_str::<Value>(text) {
+        let result = match burnrate_schemas::json::from_str_unique(text) {
             Ok(Value::Object(obj)) => one(&obj, number, ctx, &mut cache, &mut record, out),
             Ok(_) => Err(line_error(
                 ctx,
@@ -137,6 +137,9 @@ pub fn read(
                 None,
                 "the line is not a JSON object",
             )),
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                Err(line_error(ctx, number, None, e.to_string()))
+            }
             // The last line, without its line end and not whole JSON: the file was cut short.
             Err(e) if buf.last() != Some(&b'\n') => {
                 return Err(IngestError::cut_json_line(&ctx.path, number, &e));

@@ -346,10 +346,16 @@ pub fn read_cloudwatch(
             out.skip("blank line");
             continue;
         }
-        let result = match serde_json::from_str::<Value>(text) {
+        let result = match burnrate_schemas::json::from_str_unique(text) {
             Ok(Value::Object(obj)) => {
                 cloudwatch::read_stream_record(&obj, &ctx.file, number, &mut points, out)
             }
+            Err(e) if e.classify() == serde_json::error::Category::Data => Err(RowError {
+                file: ctx.file.clone(),
+                row: number,
+                column: None,
+                reason: e.to_string(),
+            }),
             Ok(_) => Err(RowError {
                 file: ctx.file.clone(),
                 row: number,
@@ -374,13 +380,13 @@ pub fn read_cloudwatch(
     if !streams {
         input.read_to_end(&mut head).map_err(io(ctx))?;
         let text = String::from_utf8_lossy(&head);
-        let doc: Value =
-            serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
-                IngestError::Unreadable {
-                    path: ctx.path.clone(),
-                    reason: format!("CloudWatch GetMetricData JSON does not parse: {e}"),
-                }
-            })?;
+        let doc: Value = burnrate_schemas::json::from_str_unique(
+            text.trim_start_matches('\u{feff}'),
+        )
+        .map_err(|e| IngestError::Unreadable {
+            path: ctx.path.clone(),
+            reason: format!("CloudWatch GetMetricData JSON does not parse: {e}"),
+        })?;
         cloudwatch::read_get_metric_data(&doc, &ctx.file, &mut points, out);
     }
     for s in points.into_samples(&ctx.file) {

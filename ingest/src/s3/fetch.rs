@@ -255,6 +255,7 @@ impl ObjectStore for Prefix<'_> {
     fn list(&self) -> Result<Vec<Listed>, String> {
         let mut objects = Vec::new();
         let mut token: Option<String> = None;
+        let mut seen = std::collections::BTreeSet::new();
         loop {
             let mut action = self
                 .bucket
@@ -279,10 +280,11 @@ impl ObjectStore for Prefix<'_> {
                     key: c.key,
                     size: c.size.unwrap_or(0),
                     modified,
+                    etag: c.etag.filter(|t| !t.is_empty()),
                 });
             }
             match page.next_continuation_token {
-                Some(t) if !t.is_empty() => token = Some(t),
+                Some(t) if !t.is_empty() => token = Some(mirror::next_page(&mut seen, t)?),
                 _ => return Ok(objects),
             }
         }

@@ -39,7 +39,7 @@ use crate::StoreError;
 /// Why the notifier could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    #[error("webhooks: {0}")]
+    #[error("{0}")]
     Config(String),
     #[error("webhook endpoint {index} ({url}): {reason}")]
     InvalidEndpoint {
