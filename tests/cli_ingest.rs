@@ -608,3 +608,20 @@ fn a_folder_with_nothing_to_read_says_so() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("missing does not exist"), "{stderr}");
 }
+
+/// A YAML file (or any text that is not a billing export or metrics file) is named for
+/// what it is: its first line, not a "CSV header".
+#[test]
+fn a_yaml_file_is_described_by_its_first_line_not_as_csv() {
+    let work = tempfile::tempdir().expect("tmp");
+    let yaml = work.path().join("conf.yaml");
+    std::fs::write(&yaml, "address: 1.2.3.4\nports: [80, 443]\n").expect("write");
+    let (code, stdout, stderr) = burnrate(&["ingest", yaml.to_str().expect("path")]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let want = format!(
+        "FAILED {}: not a known billing or metrics format (first line \"address: 1.2.3.4\")",
+        yaml.display()
+    );
+    assert!(stdout.lines().any(|l| l == want), "{stdout}");
+    assert!(!stdout.contains("CSV"), "{stdout}");
+}
