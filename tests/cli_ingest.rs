@@ -625,3 +625,47 @@ fn a_yaml_file_is_described_by_its_first_line_not_as_csv() {
     assert!(stdout.lines().any(|l| l == want), "{stdout}");
     assert!(!stdout.contains("CSV"), "{stdout}");
 }
+
+/// A restated folder held back by several failed parts names every one of them: a part
+/// that broke off after giving rows and two parts cut inside their gzip header (they gave
+/// nothing), not only one of them.
+#[test]
+fn a_restated_folder_held_back_by_several_failed_parts_names_them_all() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let cur = deliver_b12(work.path(), &store);
+    let mut lines = cur.lines();
+    let part1 = format!(
+        "{}\n{}\n",
+        lines.next().expect("header"),
+        lines.next().expect("row")
+    );
+    let dir = work.path().join("restated");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("cur-00001.csv"), part1).expect("write");
+    // Part 2: B12 whole, then a second gzip member cut in half (rows, then the break).
+    let mut broken = gzip(cur.as_bytes());
+    let second = gzip(cur.as_bytes());
+    broken.extend_from_slice(&second[..second.len() / 2]);
+    std::fs::write(dir.join("cur-00002.csv.gz"), broken).expect("write");
+    std::fs::write(dir.join("cur-00003.csv.gz"), &gzip(cur.as_bytes())[..12]).expect("write");
+    std::fs::write(dir.join("cur-00004.csv.gz"), &gzip(cur.as_bytes())[..12]).expect("write");
+    let out = common::burnrate(&store, &["ingest", &dir.display().to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("is not stored"))
+        .unwrap_or_else(|| panic!("no held-back line: {stdout}"));
+    let name = |n: &str| dir.join(n).display().to_string();
+    let want = format!(
+        "FAILED the delivery from {} is not stored: 3 files in it failed: {}, {} and {} (see above)",
+        dir.display(),
+        name("cur-00002.csv.gz"),
+        name("cur-00003.csv.gz"),
+        name("cur-00004.csv.gz"),
+    );
+    assert!(line.starts_with(&want), "{line}");
+    assert!(line.contains("fix or remove the files"), "{line}");
+    assert_eq!(march_total(&store), dec("0.50"));
+}

@@ -517,12 +517,11 @@ pub(crate) fn ingest_files(
         let mut read = Vec::new();
         // The fingerprints of the additive files in this folder's delivery.
         let mut fingerprints: Vec<(String, Fingerprint)> = Vec::new();
-        // A file of this folder that failed after giving records of a restated period.
-        let mut broken = None;
-        // A file of this folder that failed before giving anything (cut short before its
-        // first row, empty, a Parquet file without its footer): it may hold a part of a
-        // period the other files restate.
-        let mut unknown = None;
+        // The files of this folder that failed, in the order read: `true` for one that
+        // failed after giving records of a restated period, `false` for one that failed
+        // before giving anything (cut short before its first row, a Parquet file without
+        // its footer), which may hold a part of a period the other files restate.
+        let mut held_back: Vec<(String, bool)> = Vec::new();
         // The fingerprints of the restating files (CUR, Azure) read so far in this folder.
         let mut restating: Vec<(PathBuf, Fingerprint)> = Vec::new();
         for file in files.iter().copied() {
@@ -566,9 +565,9 @@ pub(crate) fn ingest_files(
                     // files).
                     let not_data = matches!(e, IngestError::UnknownFormat { .. });
                     if left.restates {
-                        broken = Some(file.display().to_string());
+                        held_back.push((file.display().to_string(), true));
                     } else if left.nothing && !not_data {
-                        unknown = Some(file.display().to_string());
+                        held_back.push((file.display().to_string(), false));
                     }
                     out.failures.push(line);
                 }
@@ -610,17 +609,28 @@ pub(crate) fn ingest_files(
             }
         }
         let preparer = std::mem::take(&mut tally.preparer);
-        let unknown = unknown.filter(|_| preparer.restates());
-        if let Some(file) = broken.or(unknown)
-            && preparer.records() > 0
-        {
-            // The period's delivery would lack what the broken file holds and replace the
+        // A file that gave nothing holds the delivery back only when the rest restates.
+        let restates = preparer.restates();
+        let held_back: Vec<String> = held_back
+            .into_iter()
+            .filter(|(_, gave_restated)| *gave_restated || restates)
+            .map(|(file, _)| file)
+            .collect();
+        if !held_back.is_empty() && preparer.records() > 0 {
+            // The period's delivery would lack what the failed files hold and replace the
             // whole period with the rest: keep the previous delivery instead.
+            let (failed, them) = match held_back.as_slice() {
+                [one] => (format!("{one} in it failed"), "the file"),
+                many => (
+                    format!("{} files in it failed: {}", many.len(), name_files(many)),
+                    "the files",
+                ),
+            };
             out.failures.push(format!(
-                "the delivery from {} is not stored: {file} in it failed (see above), and \
-                 the files of a folder are one delivery, which replaces its whole billing \
-                 period; the period keeps what was stored before (fix or remove the file, or \
-                 move unrelated files to a folder of their own, and read the folder again)",
+                "the delivery from {} is not stored: {failed} (see above), and the files of \
+                 a folder are one delivery, which replaces its whole billing period; the \
+                 period keeps what was stored before (fix or remove {them}, or move \
+                 unrelated files to a folder of their own, and read the folder again)",
                 folder.display()
             ));
             tally.end_folder(false);
@@ -684,6 +694,23 @@ pub(crate) fn ingest_files(
         tally.end_folder(true);
     }
     Ok(out)
+}
+
+/// Files named in a sentence: all of them up to five (`a, b and c`), else the first four
+/// and how many more.
+fn name_files(files: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let (named, more) = if files.len() > SHOWN {
+        (&files[..SHOWN - 1], Some(files.len() - (SHOWN - 1)))
+    } else {
+        (files, None)
+    };
+    match (named, more) {
+        ([], _) => String::new(),
+        (named, Some(more)) => format!("{} and {more} more", named.join(", ")),
+        ([one], None) => one.clone(),
+        ([init @ .., last], None) => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// For an additive file just read (GCP export, FOCUS, OCI; see "Deliveries and
@@ -896,6 +923,25 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
+
+    #[test]
+    fn failed_files_are_all_named_up_to_five() {
+        let files: Vec<String> = (1..=7).map(|i| format!("p{i}.csv")).collect();
+        assert_eq!(name_files(&files[..1]), "p1.csv");
+        assert_eq!(name_files(&files[..2]), "p1.csv and p2.csv");
+        assert_eq!(
+            name_files(&files[..5]),
+            "p1.csv, p2.csv, p3.csv, p4.csv and p5.csv"
+        );
+        assert_eq!(
+            name_files(&files[..6]),
+            "p1.csv, p2.csv, p3.csv, p4.csv and 2 more"
+        );
+        assert_eq!(
+            name_files(&files),
+            "p1.csv, p2.csv, p3.csv, p4.csv and 3 more"
+        );
+    }
 
     /// A stop request between folders leaves the later folders unread, and what was
     /// delivered before it stays stored once the store is closed.
