@@ -669,3 +669,70 @@ fn a_restated_folder_held_back_by_several_failed_parts_names_them_all() {
     assert!(line.contains("fix or remove the files"), "{line}");
     assert_eq!(march_total(&store), dec("0.50"));
 }
+
+/// The totals printed at the end keep the folders stored apart from those read but not
+/// stored: B12 (nets to 0.50) is stored, and a restated folder whose first part is B12's
+/// first row (a 2.40 usage row) and whose second part is cut inside its gzip header is
+/// held back, its 2.40 shown as not stored.
+#[test]
+fn totals_of_folders_not_stored_are_shown_apart_from_the_stored_ones() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let cur =
+        std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    let full = work.path().join("full");
+    std::fs::create_dir_all(&full).expect("mkdir");
+    std::fs::write(full.join("cur.csv"), &cur).expect("write");
+    let held = work.path().join("restated");
+    std::fs::create_dir_all(&held).expect("mkdir");
+    let mut lines = cur.lines();
+    let part1 = format!(
+        "{}\n{}\n",
+        lines.next().expect("header"),
+        lines.next().expect("row")
+    );
+    std::fs::write(held.join("cur-00001.csv"), part1).expect("write");
+    std::fs::write(held.join("cur-00002.csv.gz"), &gzip(cur.as_bytes())[..12]).expect("write");
+    let (full, held) = (full.display().to_string(), held.display().to_string());
+
+    let store = work.path().join("store");
+    let out = common::burnrate(&store, &["ingest", "--report", "json", &full, &held]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let one = |key: &str| {
+        let list = doc[key].as_array().expect(key);
+        assert_eq!(list.len(), 1, "{key}: {doc}");
+        assert_eq!(
+            (&list[0]["provider"], &list[0]["currency"]),
+            (&"aws".into(), &"USD".into())
+        );
+        (
+            jdec(&list[0], "billed_cost"),
+            jdec(&list[0], "effective_cost"),
+        )
+    };
+    assert_eq!(one("totals"), (dec("0.50"), dec("0.50")));
+    assert_eq!(one("totals_not_stored"), (dec("2.40"), dec("2.40")));
+    assert_eq!(march_total(&store), dec("0.50"));
+
+    // The table, on a fresh store: the stored sums under their label, the others under
+    // theirs.
+    let store = work.path().join("store2");
+    let out = common::burnrate(&store, &["ingest", &full, &held]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let after = |label: &str| -> Vec<String> {
+        let rest = stdout
+            .split_once(label)
+            .unwrap_or_else(|| panic!("no {label:?}: {stdout}"))
+            .1;
+        // The label's line, the column names, then the one row.
+        let row = rest.lines().nth(2).unwrap_or("");
+        row.split_whitespace().map(str::to_string).collect()
+    };
+    let row = after("\nstored by this ingest");
+    assert_eq!(row[..2], ["aws", "USD"], "{stdout}");
+    assert_eq!((dec(&row[2]), dec(&row[3])), (dec("0.50"), dec("0.50")));
+    let row = after("\nread but NOT stored");
+    assert_eq!(row[..2], ["aws", "USD"], "{stdout}");
+    assert_eq!((dec(&row[2]), dec(&row[3])), (dec("2.40"), dec("2.40")));
+    assert!(!stdout.contains("\nread (before"), "{stdout}");
+}
