@@ -599,6 +599,27 @@ fn a_folder_with_nothing_to_read_says_so() {
         stderr.contains(&format!("note: {} holds no files to read", empty.display())),
         "{stderr}"
     );
+    // Nothing to store: no store is created, nor the data directory.
+    let data_dir = work.path().join("data");
+    let out = common::burnrate(&data_dir, &["ingest", empty.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!data_dir.exists(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "note: nothing to read, so no store was created in {}",
+            data_dir.display()
+        )),
+        "{stderr}"
+    );
+    // On an existing store it still opens the store (replaying its log) and changes
+    // nothing: B12 stays 0.50.
+    deliver_b12(work.path(), &data_dir);
+    let out = common::burnrate(&data_dir, &["ingest", empty.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("no store was created"), "{stderr}");
+    assert_eq!(march_total(&data_dir), dec("0.50"));
     let (code, _, stderr) = burnrate(&[
         "run",
         "--once",

@@ -350,7 +350,7 @@ pub fn run(
     let mut expanded = expand_paths(&s3.paths).context("listing the inputs")?;
     // A folder with nothing to read may be the wrong folder: say so rather than print a
     // bare header. It is no failure (a drop folder can be empty; reading one just opens
-    // the store, replaying its log).
+    // an existing store, replaying its log, and creates none).
     for dir in s3.paths.iter().filter(|p| p.is_dir()) {
         if !expanded.files.iter().any(|f| f.starts_with(dir)) {
             expanded.notes.push(format!(
@@ -371,7 +371,17 @@ pub fn run(
         ))),
     };
     let mut tally = Tally::new(writer);
-    let mut engine = if args.dry_run {
+    // With nothing to read there is nothing to store: a store is not created for it (an
+    // existing one is still opened, which replays its log).
+    let no_store = !data_dir.join(burnrate_sink::embedded::FILE_NAME).exists();
+    let nothing_to_read = expanded.files.is_empty();
+    if nothing_to_read && no_store && !args.dry_run {
+        eprintln!(
+            "note: nothing to read, so no store was created in {}",
+            data_dir.display()
+        );
+    }
+    let mut engine = if args.dry_run || (nothing_to_read && no_store) {
         None
     } else {
         Some(
