@@ -599,6 +599,27 @@ fn a_folder_with_nothing_to_read_says_so() {
         stderr.contains(&format!("note: {} holds no files to read", empty.display())),
         "{stderr}"
     );
+    // Nothing to store: no store is created, nor the data directory.
+    let data_dir = work.path().join("data");
+    let out = common::burnrate(&data_dir, &["ingest", empty.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!data_dir.exists(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "note: nothing to read, so no store was created in {}",
+            data_dir.display()
+        )),
+        "{stderr}"
+    );
+    // On an existing store it still opens the store (replaying its log) and changes
+    // nothing: B12 stays 0.50.
+    deliver_b12(work.path(), &data_dir);
+    let out = common::burnrate(&data_dir, &["ingest", empty.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("no store was created"), "{stderr}");
+    assert_eq!(march_total(&data_dir), dec("0.50"));
     let (code, _, stderr) = burnrate(&[
         "run",
         "--once",
@@ -607,4 +628,132 @@ fn a_folder_with_nothing_to_read_says_so() {
     ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("missing does not exist"), "{stderr}");
+}
+
+/// A YAML file (or any text that is not a billing export or metrics file) is named for
+/// what it is: its first line, not a "CSV header".
+#[test]
+fn a_yaml_file_is_described_by_its_first_line_not_as_csv() {
+    let work = tempfile::tempdir().expect("tmp");
+    let yaml = work.path().join("conf.yaml");
+    std::fs::write(&yaml, "address: 1.2.3.4\nports: [80, 443]\n").expect("write");
+    let (code, stdout, stderr) = burnrate(&["ingest", yaml.to_str().expect("path")]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let want = format!(
+        "FAILED {}: not a known billing or metrics format (first line \"address: 1.2.3.4\")",
+        yaml.display()
+    );
+    assert!(stdout.lines().any(|l| l == want), "{stdout}");
+    assert!(!stdout.contains("CSV"), "{stdout}");
+}
+
+/// A restated folder held back by several failed parts names every one of them: a part
+/// that broke off after giving rows and two parts cut inside their gzip header (they gave
+/// nothing), not only one of them.
+#[test]
+fn a_restated_folder_held_back_by_several_failed_parts_names_them_all() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let cur = deliver_b12(work.path(), &store);
+    let mut lines = cur.lines();
+    let part1 = format!(
+        "{}\n{}\n",
+        lines.next().expect("header"),
+        lines.next().expect("row")
+    );
+    let dir = work.path().join("restated");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("cur-00001.csv"), part1).expect("write");
+    // Part 2: B12 whole, then a second gzip member cut in half (rows, then the break).
+    let mut broken = gzip(cur.as_bytes());
+    let second = gzip(cur.as_bytes());
+    broken.extend_from_slice(&second[..second.len() / 2]);
+    std::fs::write(dir.join("cur-00002.csv.gz"), broken).expect("write");
+    std::fs::write(dir.join("cur-00003.csv.gz"), &gzip(cur.as_bytes())[..12]).expect("write");
+    std::fs::write(dir.join("cur-00004.csv.gz"), &gzip(cur.as_bytes())[..12]).expect("write");
+    let out = common::burnrate(&store, &["ingest", &dir.display().to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("is not stored"))
+        .unwrap_or_else(|| panic!("no held-back line: {stdout}"));
+    let name = |n: &str| dir.join(n).display().to_string();
+    let want = format!(
+        "FAILED the delivery from {} is not stored: 3 files in it failed: {}, {} and {} (see above)",
+        dir.display(),
+        name("cur-00002.csv.gz"),
+        name("cur-00003.csv.gz"),
+        name("cur-00004.csv.gz"),
+    );
+    assert!(line.starts_with(&want), "{line}");
+    assert!(line.contains("fix or remove the files"), "{line}");
+    assert_eq!(march_total(&store), dec("0.50"));
+}
+
+/// The totals printed at the end keep the folders stored apart from those read but not
+/// stored: B12 (nets to 0.50) is stored, and a restated folder whose first part is B12's
+/// first row (a 2.40 usage row) and whose second part is cut inside its gzip header is
+/// held back, its 2.40 shown as not stored.
+#[test]
+fn totals_of_folders_not_stored_are_shown_apart_from_the_stored_ones() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let cur =
+        std::fs::read_to_string(case_dir("B12").join("input/b12-cur-00001.csv")).expect("read");
+    let full = work.path().join("full");
+    std::fs::create_dir_all(&full).expect("mkdir");
+    std::fs::write(full.join("cur.csv"), &cur).expect("write");
+    let held = work.path().join("restated");
+    std::fs::create_dir_all(&held).expect("mkdir");
+    let mut lines = cur.lines();
+    let part1 = format!(
+        "{}\n{}\n",
+        lines.next().expect("header"),
+        lines.next().expect("row")
+    );
+    std::fs::write(held.join("cur-00001.csv"), part1).expect("write");
+    std::fs::write(held.join("cur-00002.csv.gz"), &gzip(cur.as_bytes())[..12]).expect("write");
+    let (full, held) = (full.display().to_string(), held.display().to_string());
+
+    let store = work.path().join("store");
+    let out = common::burnrate(&store, &["ingest", "--report", "json", &full, &held]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let one = |key: &str| {
+        let list = doc[key].as_array().expect(key);
+        assert_eq!(list.len(), 1, "{key}: {doc}");
+        assert_eq!(
+            (&list[0]["provider"], &list[0]["currency"]),
+            (&"aws".into(), &"USD".into())
+        );
+        (
+            jdec(&list[0], "billed_cost"),
+            jdec(&list[0], "effective_cost"),
+        )
+    };
+    assert_eq!(one("totals"), (dec("0.50"), dec("0.50")));
+    assert_eq!(one("totals_not_stored"), (dec("2.40"), dec("2.40")));
+    assert_eq!(march_total(&store), dec("0.50"));
+
+    // The table, on a fresh store: the stored sums under their label, the others under
+    // theirs.
+    let store = work.path().join("store2");
+    let out = common::burnrate(&store, &["ingest", &full, &held]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let after = |label: &str| -> Vec<String> {
+        let rest = stdout
+            .split_once(label)
+            .unwrap_or_else(|| panic!("no {label:?}: {stdout}"))
+            .1;
+        // The label's line, the column names, then the one row.
+        let row = rest.lines().nth(2).unwrap_or("");
+        row.split_whitespace().map(str::to_string).collect()
+    };
+    let row = after("\nstored by this ingest");
+    assert_eq!(row[..2], ["aws", "USD"], "{stdout}");
+    assert_eq!((dec(&row[2]), dec(&row[3])), (dec("0.50"), dec("0.50")));
+    let row = after("\nread but NOT stored");
+    assert_eq!(row[..2], ["aws", "USD"], "{stdout}");
+    assert_eq!((dec(&row[2]), dec(&row[3])), (dec("2.40"), dec("2.40")));
+    assert!(!stdout.contains("\nread (before"), "{stdout}");
 }

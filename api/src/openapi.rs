@@ -10,7 +10,7 @@ use utoipa::{IntoParams, OpenApi};
 
 use crate::error::{InvalidField, Problem};
 use crate::health::Health;
-use crate::recommendations::{DeadLetters, RecommendationList, VerdictBody};
+use crate::recommendations::{DeadLetters, RecommendationList, Redelivered, VerdictBody};
 use crate::resources::{DailyPoint, ResourceCosts, RunRate};
 use crate::summary::{Breakdown, CostType, Scope, Summary};
 use crate::trends::{Granularity, TrendPoint, Trends};
@@ -119,7 +119,7 @@ pub struct RecommendationParams {
     components(schemas(
         Summary, Breakdown, Scope, CostType, Trends, TrendPoint, Granularity,
         ResourceCosts, DailyPoint, RunRate, Health, Problem, InvalidField,
-        RecommendationList, VerdictBody, DeadLetters, PushOutcome, Skipped
+        RecommendationList, VerdictBody, DeadLetters, Redelivered, PushOutcome, Skipped
     )),
     tags(
         (name = "costs", description = "Cost summaries, trends and per-resource costs"),

@@ -23,9 +23,14 @@
 //!   from the list as it is at each request, so a recompute between two requests can move
 //!   a recommendation across a page boundary: page through quickly, or filter instead.
 //!
+//! `GET /api/v1/webhooks/dead-letters` lists the webhook dead letters by event id and URL,
+//! paged as the recommendations are (`limit`, `offset`; `total_count`, `offset`, `limit`,
+//! `next_offset` in the document).
+//!
 //! `POST /api/v1/webhooks/dead-letters/{event_id}/redeliver` (optionally `?url=...`, for
 //! one endpoint of the event) queues dead letters to be sent again with a fresh round of
-//! attempts and answers 202 with the letters, marked `redelivery_requested_at`. A letter
+//! attempts and answers 202 with the letters, marked `redelivery_requested_at`
+//! (`{"dead_letters": [...], "total_count": n}`, not paged: every letter queued). A letter
 //! stays listed until the new delivery succeeds, or is replaced by a new letter when it
 //! fails again. No matching letter is a 404; a read-only server answers 503.
 //!
@@ -367,18 +372,32 @@ verdict_handler!(
     "Dismisses a recommendation (optional reason)."
 );
 
-/// The dead letters document.
+/// The dead letters document: one page of the list, paged like the recommendations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct DeadLetters {
-    /// Each with `event_id`, `event_type`, `url`, `attempts`, `last_error`, `failed_at` and
-    /// the `event` itself.
+    /// Each with `event_id`, `event_type`, `url`, `attempts`, `last_error`, `failed_at`,
+    /// `redelivery_requested_at` and the `event` itself; by event id, then URL.
     #[schema(value_type = Vec<Object>)]
     pub dead_letters: Vec<DeadLetter>,
     /// Every dead letter, on this page or another.
     pub total_count: usize,
-    /// The `offset` of the next page; `null` when this page is the last (always `null` in
-    /// a redelivery's answer).
+    /// The page: at most `limit` letters from `offset` (0-based).
+    pub offset: usize,
+    pub limit: usize,
+    /// The `offset` of the next page; `null` when this page is the last.
     pub next_offset: Option<usize>,
+}
+
+/// The answer to a redelivery request: every letter it queued again (not paged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Redelivered {
+    /// The letters queued again, marked `redelivery_requested_at` (same fields as in
+    /// the list).
+    #[schema(value_type = Vec<Object>)]
+    pub dead_letters: Vec<DeadLetter>,
+    /// How many letters were queued again: one per endpoint URL of the event (one with
+    /// `url`).
+    pub total_count: usize,
 }
 
 /// Webhook events that could not be delivered after every retry.
@@ -412,6 +431,8 @@ pub async fn dead_letters_get(
     Ok(Json(DeadLetters {
         total_count,
         dead_letters,
+        offset: page.offset,
+        limit: page.limit,
         next_offset,
     }))
 }
@@ -427,7 +448,7 @@ pub async fn dead_letters_get(
     ),
     responses(
         (status = 202, description = "Queued: the letters, marked `redelivery_requested_at`",
-         body = DeadLetters),
+         body = Redelivered),
         (status = 400, description = "An unknown or repeated parameter", body = Problem,
          content_type = "application/problem+json"),
         (status = 404, description = "No dead letter of this event (to this URL)", body = Problem,
@@ -440,7 +461,7 @@ pub async fn redeliver_post(
     State(state): State<AppState>,
     Segment(event_id): Segment,
     RawQuery(query): RawQuery,
-) -> Result<(axum::http::StatusCode, Json<DeadLetters>), AppError> {
+) -> Result<(axum::http::StatusCode, Json<Redelivered>), AppError> {
     let params = RawParams::parse(query.as_deref());
     params.reject_unknown(&["url"])?;
     let url = params.single("url")?.map(str::to_string);
@@ -456,10 +477,9 @@ pub async fn redeliver_post(
     }
     Ok((
         axum::http::StatusCode::ACCEPTED,
-        Json(DeadLetters {
+        Json(Redelivered {
             total_count: marked.len(),
             dead_letters: marked,
-            next_offset: None,
         }),
     ))
 }

@@ -460,22 +460,51 @@ async fn dead_letters_are_paged() {
         dead_letters: letters(),
         ..MemStore::default()
     });
+    // The paging fields of the recommendation list, with the same names and defaults.
+    let paging = |doc: &Value| {
+        [
+            doc["total_count"].clone(),
+            doc["offset"].clone(),
+            doc["limit"].clone(),
+            doc["next_offset"].clone(),
+        ]
+    };
+    let doc = get_with(&st, "/api/v1/webhooks/dead-letters").await.json();
+    assert_eq!(paging(&doc), [json!(3), json!(0), json!(100), Value::Null]);
+    assert_eq!(doc["dead_letters"].as_array().map(Vec::len), Some(3));
     let doc = get_with(&st, "/api/v1/webhooks/dead-letters?limit=2")
         .await
         .json();
-    assert_eq!(
-        (doc["total_count"].clone(), doc["next_offset"].clone()),
-        (json!(3), json!(2))
-    );
+    assert_eq!(paging(&doc), [json!(3), json!(0), json!(2), json!(2)]);
     assert_eq!(doc["dead_letters"].as_array().map(Vec::len), Some(2));
     let doc = get_with(&st, "/api/v1/webhooks/dead-letters?limit=2&offset=2")
         .await
         .json();
-    assert_eq!(doc["next_offset"], Value::Null);
+    assert_eq!(paging(&doc), [json!(3), json!(2), json!(2), Value::Null]);
+    assert_eq!(doc["dead_letters"].as_array().map(Vec::len), Some(1));
     assert_eq!(doc["dead_letters"][0]["url"], "http://a/hook");
     assert_eq!(doc["dead_letters"][0]["event_id"], letters()[2].event_id);
-    let r = get_with(&st, "/api/v1/webhooks/dead-letters?page=2").await;
-    assert_eq!(problem(&r, 400)["parameter"], "page");
+    // Past the end: an empty page that still counts every letter.
+    let doc = get_with(&st, "/api/v1/webhooks/dead-letters?offset=5")
+        .await
+        .json();
+    assert_eq!(paging(&doc), [json!(3), json!(5), json!(100), Value::Null]);
+    assert_eq!(doc["dead_letters"], json!([]));
+    // The recommendation list's parameter rules: limit 1 to 1000, offset a whole number.
+    for (query, parameter) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("offset=-1", "offset"),
+        ("limit=2&limit=3", "limit"),
+        ("page=2", "page"),
+    ] {
+        let r = get_with(&st, &format!("/api/v1/webhooks/dead-letters?{query}")).await;
+        assert_eq!(problem(&r, 400)["parameter"], parameter, "{query}");
+    }
+    let doc = get_with(&st, "/api/v1/webhooks/dead-letters?limit=1000")
+        .await
+        .json();
+    assert_eq!(paging(&doc), [json!(3), json!(0), json!(1000), Value::Null]);
 }
 
 /// Two letters of one event (two endpoints) and one of another.
@@ -516,6 +545,15 @@ async fn dead_letters_are_queued_again_by_event_and_url() {
     let r = post(&st, &uri, "").await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let doc = r.json();
+    // Its own document: the letters queued and their count, no paging fields.
+    let mut keys: Vec<&str> = doc
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["dead_letters", "total_count"]);
     assert_eq!(doc["total_count"], 2);
     let urls: Vec<&str> = doc["dead_letters"]
         .as_array()

@@ -323,5 +323,32 @@ async fn the_openapi_document_lists_every_route_and_the_parameters_the_parser_ac
     list_params.sort();
     assert_eq!(names("/api/v1/recommendations"), list_params);
     assert!(doc["paths"]["/api/v1/webhooks/dead-letters/{event_id}/redeliver"]["post"].is_object());
+    // The dead-letter list is paged like the recommendations: the same parameters and
+    // the same paging fields; a redelivery's answer is not paged.
+    assert_eq!(
+        names("/api/v1/webhooks/dead-letters"),
+        vec!["limit", "offset"]
+    );
+    let fields = |schema: &str| -> Vec<String> {
+        let mut v: Vec<String> = doc["components"]["schemas"][schema]["properties"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let paging = ["limit", "next_offset", "offset", "total_count"];
+    for f in paging {
+        assert!(fields("RecommendationList").contains(&f.to_string()), "{f}");
+    }
+    let mut want = vec!["dead_letters".to_string()];
+    want.extend(paging.iter().map(|s| s.to_string()));
+    assert_eq!(fields("DeadLetters"), want);
+    assert_eq!(fields("Redelivered"), vec!["dead_letters", "total_count"]);
+    assert_eq!(
+        doc["paths"]["/api/v1/webhooks/dead-letters/{event_id}/redeliver"]["post"]["responses"]["202"]
+            ["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Redelivered"
+    );
     assert_eq!(crate::openapi::ApiDoc::openapi().paths.paths.len(), 16);
 }

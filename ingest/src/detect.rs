@@ -100,6 +100,62 @@ pub fn looks_like_prometheus(prefix: &str) -> bool {
     metrics::looks_like_prometheus(prefix)
 }
 
+/// What an "unknown format" error says of a text file that is neither JSON nor a
+/// Prometheus exposition: its CSV header, when its first line reads as one, or else
+/// plainly its first line (a YAML or INI file, notes, a single word), not calling it CSV.
+/// `prefix` is the file's first bytes (after any decompression).
+pub fn describe_text(prefix: &[u8], header: Option<&Header>) -> String {
+    let first_line = first_line(prefix);
+    if first_line.contains('\0') || first_line.contains('\u{fffd}') {
+        return format!("binary, not text: first bytes {}", shown(&first_line, 24));
+    }
+    match header {
+        Some(h) if h.names().len() > 1 && !looks_like_config(&first_line) => describe_header(h),
+        _ => format!("first line {}", shown(&first_line, 80)),
+    }
+}
+
+/// The first line of `prefix` (a byte order mark and leading blank lines left out).
+fn first_line(prefix: &[u8]) -> String {
+    let text = String::from_utf8_lossy(prefix);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    text.lines().next().unwrap_or("").trim_end().to_string()
+}
+
+/// At most `max` characters of `s`, quoted, control characters escaped.
+fn shown(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    let cut: String = s.chars().take(max).collect();
+    if n > max {
+        format!("{cut:?}... ({n} characters)")
+    } else {
+        format!("{cut:?}")
+    }
+}
+
+/// Whether a first line holding commas is a configuration or markup line rather than a
+/// CSV header: a YAML document start, mapping key (`key: value`) or sequence item, a
+/// comment, an INI section, an XML or HTML tag.
+fn looks_like_config(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with("---")
+        || t.starts_with('#')
+        || t.starts_with("- ")
+        || t.starts_with('<')
+        || (t.starts_with('[') && t.trim_end().ends_with(']'))
+    {
+        return true;
+    }
+    // `key:` followed by a space or the line end, the key one bare word.
+    t.split_once(':').is_some_and(|(key, rest)| {
+        !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            && (rest.is_empty() || rest.starts_with([' ', '\t']))
+    })
+}
+
 /// A short description of a header for "unknown format" errors.
 pub fn describe_header(header: &Header) -> String {
     let names = header.names();
@@ -110,4 +166,50 @@ pub fn describe_header(header: &Header) -> String {
         String::new()
     };
     format!("CSV header starts {}{}", shown.join(", "), more)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn described(text: &str) -> String {
+        let header = crate::table::sniff_csv_header(text.as_bytes());
+        describe_text(text.as_bytes(), header.as_ref())
+    }
+
+    #[test]
+    fn text_that_is_not_csv_is_described_by_its_first_line() {
+        // YAML: a mapping key, also with commas in its value (two CSV fields).
+        assert_eq!(
+            described("address: 1.2.3.4\nport: 80\n"),
+            "first line \"address: 1.2.3.4\""
+        );
+        assert_eq!(described("tags: [a, b]\n"), "first line \"tags: [a, b]\"");
+        assert_eq!(described("\u{feff}\n---\nkey: v\n"), "first line \"---\"");
+        assert_eq!(
+            described("[server]\nhost = a, b\n"),
+            "first line \"[server]\""
+        );
+        // One word: one CSV field is no header of any export.
+        assert_eq!(described("hello\n"), "first line \"hello\"");
+        // A long line is cut at 80 characters, and its length given.
+        let long = "x".repeat(100);
+        assert_eq!(
+            described(&format!("{long}\n")),
+            format!("first line \"{}\"... (100 characters)", "x".repeat(80))
+        );
+        assert_eq!(
+            described("PK\u{3}\u{4}\0\0junk\n"),
+            "binary, not text: first bytes \"PK\\u{3}\\u{4}\\0\\0junk\""
+        );
+    }
+
+    #[test]
+    fn a_csv_header_is_still_described_as_one() {
+        assert_eq!(described("a,b,c\n1,2,3\n"), "CSV header starts a, b, c");
+        assert_eq!(
+            described("k1,k2,k3,k4,k5,k6,k7\n"),
+            "CSV header starts k1, k2, k3, k4, k5, k6, ... (7 columns)"
+        );
+    }
 }

@@ -283,15 +283,14 @@ fn detect_stream(path: &Path, prefix: &[u8]) -> Result<Format, IngestError> {
     if detect::looks_like_prometheus(trimmed) {
         return Ok(Format::Prometheus);
     }
-    let header =
-        crate::table::sniff_csv_header(prefix).ok_or_else(|| IngestError::UnknownFormat {
+    let header = crate::table::sniff_csv_header(prefix);
+    header
+        .as_ref()
+        .and_then(detect::sniff_table)
+        .ok_or_else(|| IngestError::UnknownFormat {
             path: path.to_path_buf(),
-            detail: "no CSV header line".into(),
-        })?;
-    detect::sniff_table(&header).ok_or_else(|| IngestError::UnknownFormat {
-        path: path.to_path_buf(),
-        detail: detect::describe_header(&header),
-    })
+            detail: detect::describe_text(prefix, header.as_ref()),
+        })
 }
 
 fn json_keys(v: &serde_json::Value) -> String {

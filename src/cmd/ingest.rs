@@ -86,6 +86,12 @@ pub(crate) struct Tally {
     file: Preparer,
     /// `totals` and `metrics` before the file being read, to go back to if it fails.
     before_file: (Vec<(Provider, String, i128, i128)>, u64),
+    /// `totals` before the folder being read: what its records add is moved to
+    /// `not_stored` if its delivery is not stored.
+    before_folder: Vec<(Provider, String, i128, i128)>,
+    /// Billed and effective of the cost records read whole from folders whose delivery
+    /// was not stored (held back by a failed file, or older than the stored one).
+    not_stored: Vec<(Provider, String, i128, i128)>,
 }
 
 /// What a file that failed had given before it failed (now left out).
@@ -98,16 +104,48 @@ struct LeftOut {
     nothing: bool,
 }
 
+/// Adds `b` and `e` to the entry of `provider` and `currency` in `totals`.
+fn add_to(
+    totals: &mut Vec<(Provider, String, i128, i128)>,
+    provider: Provider,
+    currency: &str,
+    b: i128,
+    e: i128,
+) {
+    match totals
+        .iter_mut()
+        .find(|t| t.0 == provider && t.1 == currency)
+    {
+        Some(t) => {
+            t.2 += b;
+            t.3 += e;
+        }
+        None => totals.push((provider, currency.to_string(), b, e)),
+    }
+}
+
+/// Totals by provider and currency, as exact decimals, sorted.
+fn sorted(
+    totals: &[(Provider, String, i128, i128)],
+) -> Vec<(&'static str, String, Decimal, Decimal)> {
+    let mut v: Vec<_> = totals
+        .iter()
+        .map(|(p, c, b, e)| (p.code(), c.clone(), from_units(*b), from_units(*e)))
+        .collect();
+    v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    v
+}
+
 impl Tally {
-    /// Totals by provider and currency, as exact decimals.
+    /// Totals of the folders stored (or, in a dry run, that would be), by provider and
+    /// currency, as exact decimals.
     fn sorted_totals(&self) -> Vec<(&'static str, String, Decimal, Decimal)> {
-        let mut v: Vec<_> = self
-            .totals
-            .iter()
-            .map(|(p, c, b, e)| (p.code(), c.clone(), from_units(*b), from_units(*e)))
-            .collect();
-        v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        v
+        sorted(&self.totals)
+    }
+
+    /// Totals of the folders read whole but not stored.
+    fn sorted_not_stored(&self) -> Vec<(&'static str, String, Decimal, Decimal)> {
+        sorted(&self.not_stored)
     }
 
     pub(crate) fn new(writer: Option<Box<dyn Write>>) -> Tally {
@@ -121,6 +159,8 @@ impl Tally {
             preparer: Preparer::default(),
             file: Preparer::default(),
             before_file: (Vec::new(), 0),
+            before_folder: Vec::new(),
+            not_stored: Vec::new(),
         }
     }
 
@@ -170,6 +210,20 @@ impl Tally {
     /// Ends the folder being read: with `stored`, its delivery was stored (or, in a dry
     /// run, would be) and its records are written out; otherwise they are dropped.
     fn end_folder(&mut self, stored: bool) {
+        if !stored {
+            // What this folder added moves to the totals of what was not stored.
+            let before = std::mem::take(&mut self.before_folder);
+            for (p, c, b, e) in std::mem::replace(&mut self.totals, before.clone()) {
+                let (b0, e0) = before
+                    .iter()
+                    .find(|t| t.0 == p && t.1 == c)
+                    .map_or((0, 0), |t| (t.2, t.3));
+                if (b, e) != (b0, e0) {
+                    add_to(&mut self.not_stored, p, &c, b - b0, e - e0);
+                }
+            }
+        }
+        self.before_folder = self.totals.clone();
         let Some(spool) = self.spool.as_mut() else {
             return;
         };
@@ -269,22 +323,14 @@ impl Emit for Tally {
             to_units(record.billed_cost),
             to_units(record.effective_cost),
         );
-        let i = match self
-            .totals
-            .iter()
-            .position(|t| t.0 == record.provider && t.1 == record.billing_currency)
-        {
-            Some(i) => i,
-            None => {
-                self.totals
-                    .push((record.provider, record.billing_currency.clone(), 0, 0));
-                self.totals.len() - 1
-            }
-        };
         // Out of range only past 1.7e23; the pipeline rejects such a record too.
-        let t = &mut self.totals[i];
-        t.2 += b.unwrap_or_default();
-        t.3 += e.unwrap_or_default();
+        add_to(
+            &mut self.totals,
+            record.provider,
+            &record.billing_currency,
+            b.unwrap_or_default(),
+            e.unwrap_or_default(),
+        );
         self.file.add(&record);
         self.write(&record);
     }
@@ -304,7 +350,7 @@ pub fn run(
     let mut expanded = expand_paths(&s3.paths).context("listing the inputs")?;
     // A folder with nothing to read may be the wrong folder: say so rather than print a
     // bare header. It is no failure (a drop folder can be empty; reading one just opens
-    // the store, replaying its log).
+    // an existing store, replaying its log, and creates none).
     for dir in s3.paths.iter().filter(|p| p.is_dir()) {
         if !expanded.files.iter().any(|f| f.starts_with(dir)) {
             expanded.notes.push(format!(
@@ -325,7 +371,17 @@ pub fn run(
         ))),
     };
     let mut tally = Tally::new(writer);
-    let mut engine = if args.dry_run {
+    // With nothing to read there is nothing to store: a store is not created for it (an
+    // existing one is still opened, which replays its log).
+    let no_store = !data_dir.join(burnrate_sink::embedded::FILE_NAME).exists();
+    let nothing_to_read = expanded.files.is_empty();
+    if nothing_to_read && no_store && !args.dry_run {
+        eprintln!(
+            "note: nothing to read, so no store was created in {}",
+            data_dir.display()
+        );
+    }
+    let mut engine = if args.dry_run || (nothing_to_read && no_store) {
         None
     } else {
         Some(
@@ -376,9 +432,8 @@ pub fn run(
                 "files": reports,
                 "failed_files": failures,
                 "notes": expanded.notes,
-                "totals": tally.sorted_totals().iter().map(|(p, c, b, e)| serde_json::json!({
-                    "provider": p, "currency": c, "billed_cost": b, "effective_cost": e,
-                })).collect::<Vec<_>>(),
+                "totals": totals_json(&tally.sorted_totals()),
+                "totals_not_stored": totals_json(&tally.sorted_not_stored()),
                 "metric_samples": tally.metrics,
                 "stored": stored,
             });
@@ -400,7 +455,14 @@ pub fn run(
                 .records
                 .as_deref()
                 .is_some_and(|p| p.as_os_str() == "-");
-            print_table(&reports, &failures, &tally, args.show_errors, to_stderr)
+            print_table(
+                &reports,
+                &failures,
+                &tally,
+                args.show_errors,
+                to_stderr,
+                args.dry_run,
+            )
         }
     }
     if !stored.is_empty() {
@@ -414,12 +476,25 @@ pub fn run(
     })
 }
 
+/// Totals as the JSON report's list of `{provider, currency, billed_cost, effective_cost}`.
+fn totals_json(totals: &[(&'static str, String, Decimal, Decimal)]) -> Vec<serde_json::Value> {
+    totals
+        .iter()
+        .map(|(p, c, b, e)| {
+            serde_json::json!({
+                "provider": p, "currency": c, "billed_cost": b, "effective_cost": e,
+            })
+        })
+        .collect()
+}
+
 fn print_table(
     reports: &[FileReport],
     failures: &[String],
     tally: &Tally,
     show: usize,
     to_stderr: bool,
+    dry_run: bool,
 ) {
     // The report goes to stderr when records go to stdout, so the two never mix.
     let mut out: Box<dyn Write> = if to_stderr {
@@ -462,18 +537,42 @@ fn print_table(
     for f in failures {
         let _ = writeln!(out, "FAILED {f}");
     }
-    if !tally.totals.is_empty() {
-        // These are sums of what was read. What is stored can differ: a restated period
-        // replaces its earlier delivery, and an Azure period read as both exports counts
-        // billed from the actual one and effective from the amortized one.
+    // Sums of what was read, apart for the folders stored and those not stored. What
+    // the store holds can differ still: a restated period replaces its earlier delivery,
+    // and an Azure period read as both exports counts billed from the actual one and
+    // effective from the amortized one.
+    let (stored_label, not_stored_label) = if dry_run {
+        (
+            "would be stored (a dry run: nothing was stored)",
+            "read but would NOT be stored (see FAILED above)",
+        )
+    } else {
+        (
+            "stored by this ingest (the folders stored, or found already stored)",
+            "read but NOT stored (folders held back, see FAILED above)",
+        )
+    };
+    let table = |out: &mut dyn Write, label: &str, totals| {
         let _ = writeln!(
             out,
-            "\nread (before restatements and Azure view pairing; `burnrate summary` shows what is stored):\n{:<8} {:<8} {:>22} {:>22}",
+            "\n{label}:\n{:<8} {:<8} {:>22} {:>22}",
             "provider", "currency", "billed", "effective"
         );
-        for (p, c, b, e) in tally.sorted_totals() {
+        for (p, c, b, e) in totals {
             let _ = writeln!(out, "{p:<8} {c:<8} {b:>22} {e:>22}");
         }
+    };
+    if !tally.totals.is_empty() {
+        table(&mut *out, stored_label, tally.sorted_totals());
+        let _ = writeln!(
+            out,
+            "(sums of the records read: a restated period replaces what was stored before \
+             it, and Azure actual and amortized views are paired; `burnrate summary` shows \
+             what the store holds)"
+        );
+    }
+    if !tally.not_stored.is_empty() {
+        table(&mut *out, not_stored_label, tally.sorted_not_stored());
     }
     if tally.metrics > 0 {
         let _ = writeln!(out, "\nmetric samples: {}", tally.metrics);
@@ -517,12 +616,11 @@ pub(crate) fn ingest_files(
         let mut read = Vec::new();
         // The fingerprints of the additive files in this folder's delivery.
         let mut fingerprints: Vec<(String, Fingerprint)> = Vec::new();
-        // A file of this folder that failed after giving records of a restated period.
-        let mut broken = None;
-        // A file of this folder that failed before giving anything (cut short before its
-        // first row, empty, a Parquet file without its footer): it may hold a part of a
-        // period the other files restate.
-        let mut unknown = None;
+        // The files of this folder that failed, in the order read: `true` for one that
+        // failed after giving records of a restated period, `false` for one that failed
+        // before giving anything (cut short before its first row, a Parquet file without
+        // its footer), which may hold a part of a period the other files restate.
+        let mut held_back: Vec<(String, bool)> = Vec::new();
         // The fingerprints of the restating files (CUR, Azure) read so far in this folder.
         let mut restating: Vec<(PathBuf, Fingerprint)> = Vec::new();
         for file in files.iter().copied() {
@@ -566,9 +664,9 @@ pub(crate) fn ingest_files(
                     // files).
                     let not_data = matches!(e, IngestError::UnknownFormat { .. });
                     if left.restates {
-                        broken = Some(file.display().to_string());
+                        held_back.push((file.display().to_string(), true));
                     } else if left.nothing && !not_data {
-                        unknown = Some(file.display().to_string());
+                        held_back.push((file.display().to_string(), false));
                     }
                     out.failures.push(line);
                 }
@@ -610,17 +708,28 @@ pub(crate) fn ingest_files(
             }
         }
         let preparer = std::mem::take(&mut tally.preparer);
-        let unknown = unknown.filter(|_| preparer.restates());
-        if let Some(file) = broken.or(unknown)
-            && preparer.records() > 0
-        {
-            // The period's delivery would lack what the broken file holds and replace the
+        // A file that gave nothing holds the delivery back only when the rest restates.
+        let restates = preparer.restates();
+        let held_back: Vec<String> = held_back
+            .into_iter()
+            .filter(|(_, gave_restated)| *gave_restated || restates)
+            .map(|(file, _)| file)
+            .collect();
+        if !held_back.is_empty() && preparer.records() > 0 {
+            // The period's delivery would lack what the failed files hold and replace the
             // whole period with the rest: keep the previous delivery instead.
+            let (failed, them) = match held_back.as_slice() {
+                [one] => (format!("{one} in it failed"), "the file"),
+                many => (
+                    format!("{} files in it failed: {}", many.len(), name_files(many)),
+                    "the files",
+                ),
+            };
             out.failures.push(format!(
-                "the delivery from {} is not stored: {file} in it failed (see above), and \
-                 the files of a folder are one delivery, which replaces its whole billing \
-                 period; the period keeps what was stored before (fix or remove the file, or \
-                 move unrelated files to a folder of their own, and read the folder again)",
+                "the delivery from {} is not stored: {failed} (see above), and the files of \
+                 a folder are one delivery, which replaces its whole billing period; the \
+                 period keeps what was stored before (fix or remove {them}, or move \
+                 unrelated files to a folder of their own, and read the folder again)",
                 folder.display()
             ));
             tally.end_folder(false);
@@ -684,6 +793,23 @@ pub(crate) fn ingest_files(
         tally.end_folder(true);
     }
     Ok(out)
+}
+
+/// Files named in a sentence: all of them up to five (`a, b and c`), else the first four
+/// and how many more.
+fn name_files(files: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let (named, more) = if files.len() > SHOWN {
+        (&files[..SHOWN - 1], Some(files.len() - (SHOWN - 1)))
+    } else {
+        (files, None)
+    };
+    match (named, more) {
+        ([], _) => String::new(),
+        (named, Some(more)) => format!("{} and {more} more", named.join(", ")),
+        ([one], None) => one.clone(),
+        ([init @ .., last], None) => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// For an additive file just read (GCP export, FOCUS, OCI; see "Deliveries and
@@ -896,6 +1022,25 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
+
+    #[test]
+    fn failed_files_are_all_named_up_to_five() {
+        let files: Vec<String> = (1..=7).map(|i| format!("p{i}.csv")).collect();
+        assert_eq!(name_files(&files[..1]), "p1.csv");
+        assert_eq!(name_files(&files[..2]), "p1.csv and p2.csv");
+        assert_eq!(
+            name_files(&files[..5]),
+            "p1.csv, p2.csv, p3.csv, p4.csv and p5.csv"
+        );
+        assert_eq!(
+            name_files(&files[..6]),
+            "p1.csv, p2.csv, p3.csv, p4.csv and 2 more"
+        );
+        assert_eq!(
+            name_files(&files),
+            "p1.csv, p2.csv, p3.csv, p4.csv and 3 more"
+        );
+    }
 
     /// A stop request between folders leaves the later folders unread, and what was
     /// delivered before it stays stored once the store is closed.

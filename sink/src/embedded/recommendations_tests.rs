@@ -504,3 +504,48 @@ fn drifted_signal_values_are_stored_without_an_event() {
         .expect("update");
     assert_eq!(kinds(&events), vec![EventKind::Updated]);
 }
+
+/// Why a demo recommendation can expire "30 days and a second" after its creation: the
+/// expiry is exactly `ttl` after the latest computation that found it, and a later
+/// computation that finds it again (here with drifted signal values, as the demo's next
+/// metrics file does) moves it on without touching `created_at`, `updated_at` or the
+/// revision. No second is added anywhere.
+#[test]
+fn the_expiry_is_the_ttl_after_the_latest_computation_that_found_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = EmbeddedStore::open(dir.path()).expect("open");
+    let ttl = Some(Duration::days(30));
+    let f = finding("ep-a", "1000", "500");
+    store
+        .apply_findings(&[(f.clone(), 1)], t0(), ttl)
+        .expect("create");
+    let rec = store
+        .recommendation(&f.id())
+        .expect("read")
+        .expect("stored");
+    // 2024-03-05 12:00 + 30 days = 2024-04-04 12:00:00, to the second.
+    let thirty_days = Utc.with_ymd_and_hms(2024, 4, 4, 12, 0, 0).unwrap();
+    assert_eq!((rec.created_at, rec.expires_at), (t0(), Some(thirty_days)));
+
+    let mut drifted = f.clone();
+    drifted
+        .supporting_data
+        .insert("gpu_p95".to_string(), "12.6".to_string());
+    let a_second_later = t0() + Duration::seconds(1);
+    let events = store
+        .apply_findings(&[(f, -1), (drifted.clone(), 1)], a_second_later, ttl)
+        .expect("drift");
+    assert!(events.is_empty(), "{events:?}");
+    let rec = store
+        .recommendation(&drifted.id())
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        (rec.created_at, rec.updated_at, rec.revision),
+        (t0(), t0(), 1)
+    );
+    assert_eq!(
+        rec.expires_at,
+        Some(Utc.with_ymd_and_hms(2024, 4, 4, 12, 0, 1).unwrap())
+    );
+}
