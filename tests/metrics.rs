@@ -243,6 +243,33 @@ fn json_lines_are_read_with_the_same_aliases_and_rules() {
     assert_eq!(out.metrics[1].row_ref.row, 6);
 }
 
+/// An object naming one field twice in two spellings (`endpoint_id` and `endpointId`, one
+/// key) cannot say which holds the truth: that line is refused, as a CSV header naming a
+/// column twice refuses its file, and the other lines are read.
+#[test]
+fn json_lines_naming_a_field_twice_in_two_spellings_are_refused() {
+    let path = write(
+        "twice.jsonl",
+        concat!(
+            r#"{"time":"2024-03-05T10:00:00Z","endpoint_id":"ep-a","endpointId":"ep-b","requests":3}"#,
+            "\n",
+            r#"{"time":"2024-03-05T10:01:00Z","endpoint_id":"ep-a","requests":4,"Requests":9}"#,
+            "\n",
+            r#"{"time":"2024-03-05T10:02:00Z","endpoint_id":"ep-a","requests":5}"#,
+            "\n",
+        ),
+    );
+    let (out, report) = read(&path);
+    let rejected: Vec<(u64, bool)> = report
+        .rejected
+        .iter()
+        .map(|e| (e.row, e.reason.contains("named more than once")))
+        .collect();
+    assert_eq!(rejected, [(1, true), (2, true)], "{:?}", report.rejected);
+    assert_eq!(out.metrics.len(), 1);
+    assert_eq!(out.metrics[0].requests, Some(5.0));
+}
+
 /// A JSON lines metrics file cut short in its last line fails whole, naming the line: the
 /// samples before it are not stored as the file (a re-read of the whole file would find
 /// them already counted).

@@ -42,6 +42,9 @@ struct Resolved {
     keys: Vec<String>,
     header: Header,
     cols: MetricColumns,
+    /// Why these keys cannot be read: a measurement named twice (`endpoint_id` and
+    /// `resource_id`, `requests` and `invocations`), as a CSV header may not either.
+    ambiguous: Option<String>,
 }
 
 fn one(
@@ -59,11 +62,26 @@ fn one(
         let keys: Vec<String> = obj.keys().cloned().collect();
         let header = Header::new(&keys);
         let cols = MetricColumns::resolve(&header);
-        *cache = Some(Resolved { keys, header, cols });
+        let ambiguous = match MetricColumns::check_unambiguous(&header, ctx) {
+            Ok(()) => None,
+            Err(IngestError::Unreadable { reason, .. }) => Some(reason),
+            Err(e) => Some(e.to_string()),
+        };
+        *cache = Some(Resolved {
+            keys,
+            header,
+            cols,
+            ambiguous,
+        });
     }
     let Some(resolved) = cache.as_ref() else {
         return Err(line_error(ctx, number, None, "internal: no columns"));
     };
+    if let Some(why) = &resolved.ambiguous {
+        // "a column is named more than once: ..." reads as "a field" in a JSON object.
+        let why = why.replacen("a column is named", "a field is named", 1);
+        return Err(line_error(ctx, number, None, why));
+    }
     if !resolved.cols.timestamp.present() {
         return Err(line_error(
             ctx,
