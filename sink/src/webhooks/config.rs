@@ -120,9 +120,20 @@ fn poll_interval() -> Duration {
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(d)?;
-    humantime::parse_duration(&text)
-        .map_err(|e| serde::de::Error::custom(format!("duration {text:?}: {e}")))
+    /// A duration as written: text, or a bare number (which has no unit to read).
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Text(String),
+        Number(f64),
+    }
+    match Written::deserialize(d)? {
+        Written::Text(text) => humantime::parse_duration(&text)
+            .map_err(|e| serde::de::Error::custom(format!("duration {text:?}: {e}"))),
+        Written::Number(n) => Err(serde::de::Error::custom(format!(
+            "a duration needs its unit: write \"{n}s\" (or ms, m, h), not {n}"
+        ))),
+    }
 }
 
 /// A validated endpoint.
@@ -254,6 +265,16 @@ mod tests {
         let (eps, retry) = cfg.validate().expect("valid");
         assert!(eps[0].wants(EventKind::Withdrawn));
         assert_eq!(retry.max_attempts, 8);
+    }
+
+    #[test]
+    fn a_duration_without_a_unit_says_to_write_one() {
+        let err = parse(serde_json::json!({
+            "endpoints": [{"url": "http://h/x", "secret": "s"}],
+            "timeout": 10,
+        }))
+        .expect_err("no unit");
+        assert!(err.to_string().contains("write \"10s\""), "{err}");
     }
 
     #[test]
