@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 use crate::value;
 
@@ -76,15 +76,45 @@ pub fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
         .filter(|x| !x.is_null())
 }
 
+/// One JSON leaf as the typed readers see it. Both JSON readers go through it: the
+/// `Value` path ([`Scalar::of`]) and the line reader that skips the `Value` tree
+/// (`fast.rs`), so the two cannot read a field differently.
+#[derive(Debug, Clone, Copy)]
+pub enum Scalar<'a> {
+    Text(&'a str),
+    Number(&'a Number),
+    Bool(bool),
+    /// An object or an array where a leaf was expected.
+    Nested,
+}
+
+impl<'a> Scalar<'a> {
+    /// The leaf of a `Value`; a JSON null (or no value) is `None`, absent.
+    pub fn of(v: Option<&'a Value>) -> Option<Scalar<'a>> {
+        Some(match v? {
+            Value::Null => return None,
+            Value::String(s) => Scalar::Text(s),
+            Value::Number(n) => Scalar::Number(n),
+            Value::Bool(b) => Scalar::Bool(*b),
+            Value::Array(_) | Value::Object(_) => Scalar::Nested,
+        })
+    }
+}
+
 /// A text field. Numbers and booleans are taken as their JSON text (BigQuery's JSON writes
 /// INT64 ids either way); empty strings and null spellings are absent.
 pub fn text(v: &Value, path: &str) -> Result<Option<String>, FieldError> {
-    match at(v, path) {
+    text_of(Scalar::of(at(v, path)), path)
+}
+
+/// [`text`] of a leaf already found; `path` only names it in the error.
+pub fn text_of(leaf: Option<Scalar<'_>>, path: &str) -> Result<Option<String>, FieldError> {
+    match leaf {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(value::text(s).map(str::to_string)),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-        Some(_) => Err(FieldError::new(
+        Some(Scalar::Text(s)) => Ok(value::text(s).map(str::to_string)),
+        Some(Scalar::Number(n)) => Ok(Some(n.to_string())),
+        Some(Scalar::Bool(b)) => Ok(Some(b.to_string())),
+        Some(Scalar::Nested) => Err(FieldError::new(
             path,
             "expected text, found an object or array",
         )),
@@ -102,9 +132,14 @@ pub fn text(v: &Value, path: &str) -> Result<Option<String>, FieldError> {
 /// as `...0969`), so the ingest crate enables its `float_roundtrip` feature. Integers and
 /// numeric strings (NUMERIC columns, Koku's repr) are read from their text.
 pub fn number(v: &Value, path: &str) -> Result<Option<Decimal>, FieldError> {
-    let parsed = match at(v, path) {
+    number_of(Scalar::of(at(v, path)), path)
+}
+
+/// [`number`] of a leaf already found; `path` only names it in the error.
+pub fn number_of(leaf: Option<Scalar<'_>>, path: &str) -> Result<Option<Decimal>, FieldError> {
+    let parsed = match leaf {
         None => return Ok(None),
-        Some(Value::Number(n)) => {
+        Some(Scalar::Number(n)) => {
             if let Some(i) = n.as_i64() {
                 return Ok(Some(Decimal::from(i)));
             }
@@ -116,8 +151,8 @@ pub fn number(v: &Value, path: &str) -> Result<Option<Decimal>, FieldError> {
                 _ => Err(format!("not a finite number: {n}")),
             }
         }
-        Some(Value::String(s)) => value::decimal(s),
-        Some(_) => Err("expected a number".to_string()),
+        Some(Scalar::Text(s)) => value::decimal(s),
+        Some(Scalar::Bool(_) | Scalar::Nested) => Err("expected a number".to_string()),
     };
     parsed.map_err(|reason| FieldError::new(path, reason))
 }
@@ -125,6 +160,11 @@ pub fn number(v: &Value, path: &str) -> Result<Option<Decimal>, FieldError> {
 /// A TIMESTAMP: `2024-03-05 10:00:00 UTC` (and the other forms `value::timestamp` reads), or
 /// epoch seconds as some BigQuery clients write them (`1.7096328E9`, `1709632800`).
 pub fn time(v: &Value, path: &str) -> Result<Option<DateTime<Utc>>, FieldError> {
+    time_of(Scalar::of(at(v, path)), path)
+}
+
+/// [`time`] of a leaf already found; `path` only names it in the error.
+pub fn time_of(leaf: Option<Scalar<'_>>, path: &str) -> Result<Option<DateTime<Utc>>, FieldError> {
     let epoch = |secs: Decimal| -> Result<DateTime<Utc>, FieldError> {
         let micros = (secs * Decimal::from(1_000_000))
             .trunc()
@@ -134,20 +174,22 @@ pub fn time(v: &Value, path: &str) -> Result<Option<DateTime<Utc>>, FieldError> 
             .and_then(DateTime::from_timestamp_micros);
         micros.ok_or_else(|| FieldError::new(path, format!("epoch seconds out of range: {secs}")))
     };
-    match at(v, path) {
+    match leaf {
         None => Ok(None),
-        Some(Value::Number(_)) => match number(v, path)? {
+        Some(Scalar::Number(_)) => match number_of(leaf, path)? {
             Some(secs) => epoch(secs).map(Some),
             None => Ok(None),
         },
-        Some(Value::String(s)) => match value::timestamp(s) {
+        Some(Scalar::Text(s)) => match value::timestamp(s) {
             Ok(t) => Ok(t),
             Err(reason) => match value::decimal(s) {
                 Ok(Some(secs)) => epoch(secs).map(Some),
                 _ => Err(FieldError::new(path, reason)),
             },
         },
-        Some(_) => Err(FieldError::new(path, "expected a timestamp")),
+        Some(Scalar::Bool(_) | Scalar::Nested) => {
+            Err(FieldError::new(path, "expected a timestamp"))
+        }
     }
 }
 

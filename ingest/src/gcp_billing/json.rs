@@ -1,4 +1,7 @@
-//! A native JSON row (one line of a newline-delimited BigQuery extract) to an `ExportRow`.
+//! A native JSON row (one line of a newline-delimited BigQuery extract) to an `ExportRow`,
+//! through a `serde_json::Value`. This is the reference reading: `fast.rs` must agree with it
+//! (its property test checks that), and it reads every line that `fast.rs` leaves, which is
+//! how errors get their field path and reason.
 
 use serde_json::Value;
 

@@ -14,7 +14,9 @@
 //!   time, so memory stays bounded whatever the file size; a file that is one JSON array of
 //!   rows (`bq query --format=json`) is also accepted, and is read whole. A line that cannot
 //!   be read is rejected with the JSON field path as its column (`credits[1].amount`) and
-//!   reading goes on.
+//!   reading goes on. Each line is read straight into the fields it needs (`fast.rs`); the
+//!   reference reading, through a `serde_json::Value` (`json.rs`, `export.rs`), takes the
+//!   lines that reader leaves (errors and oddities), so it alone words the errors.
 //! - **Flat CSV** as Koku writes it: nested fields become dotted headers
 //!   (`service.description`, `usage.amount_in_pricing_units`), and the REPEATED fields are
 //!   Python `repr` (`[{'key': 'x', 'value': 'y'}]`, `None`), which `repr.rs` reads without
@@ -73,6 +75,7 @@
 mod classify;
 mod csv;
 pub mod export;
+mod fast;
 pub mod fetch;
 mod json;
 pub mod normalize;
@@ -167,6 +170,7 @@ fn field_error(ctx: &FileCtx, line: u64, e: FieldError) -> RowError {
     }
 }
 
+/// One row of a JSON array file, read through the `Value` path.
 fn json_line(
     ctx: &FileCtx,
     line: u64,
@@ -175,12 +179,40 @@ fn json_line(
     out: &mut Out<'_>,
 ) -> Result<(), RowError> {
     let export = json::export_row(value).map_err(|e| field_error(ctx, line, e))?;
+    emit(ctx, line, &export, memo, out)
+}
+
+/// Normalizes one export row into its records (the row's, then one per credit).
+fn emit(
+    ctx: &FileCtx,
+    line: u64,
+    export: &export::ExportRow,
+    memo: &mut ClassMemo<Classification>,
+    out: &mut Out<'_>,
+) -> Result<(), RowError> {
     let records =
-        normalize::records(&export, ctx, line, memo).map_err(|e| field_error(ctx, line, e))?;
+        normalize::records(export, ctx, line, memo).map_err(|e| field_error(ctx, line, e))?;
     for r in records {
         out.cost(r);
     }
     Ok(())
+}
+
+/// Why a JSON line gave no export row.
+#[derive(Debug)]
+enum LineError {
+    NotJson(serde_json::Error),
+    Field(FieldError),
+}
+
+/// One line's export row. The fast reader takes nearly every line; a line it cannot take is
+/// read again as a `Value`, which gives the same row or the error that names the field.
+fn line_row(text: &str) -> Result<export::ExportRow, LineError> {
+    if let Some(export) = fast::export_row(text) {
+        return Ok(export);
+    }
+    let value = serde_json::from_str::<serde_json::Value>(text).map_err(LineError::NotJson)?;
+    json::export_row(&value).map_err(LineError::Field)
 }
 
 /// Reads newline-delimited JSON rows (or one JSON array of rows). Line number = row number.
@@ -237,13 +269,14 @@ pub fn read_jsonl(
             out.skip("blank line");
             continue;
         }
-        let result = match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(v) => json_line(ctx, line, &v, &mut memo, out),
+        let result = match line_row(text) {
+            Ok(export) => emit(ctx, line, &export, &mut memo, out),
+            Err(LineError::Field(e)) => Err(field_error(ctx, line, e)),
             // The last line, without its line end and not whole JSON: the file was cut short.
-            Err(e) if buf.last() != Some(&b'\n') => {
+            Err(LineError::NotJson(e)) if buf.last() != Some(&b'\n') => {
                 return Err(IngestError::cut_json_line(&ctx.path, line, &e));
             }
-            Err(e) => Err(RowError {
+            Err(LineError::NotJson(e)) => Err(RowError {
                 file: ctx.file.clone(),
                 row: line,
                 column: None,
