@@ -48,8 +48,8 @@ enum Command {
     /// Run the pipeline on a folder of exports, keep picking up new files dropped in, and
     /// serve the API.
     Run(cmd::run::RunArgs),
-    /// Serve the HTTP API (cost summary, trends, per-resource costs, health, metrics,
-    /// OpenAPI) over the store.
+    /// Serve the HTTP API (cost summary, trends, per-resource costs, recommendations,
+    /// webhook dead letters, health, metrics, OpenAPI) over the store, read-only.
     Serve(cmd::serve::ServeArgs),
     /// Print the cost summary (the same JSON as GET /api/v1/ai-costs/summary).
     Summary(cmd::summary::SummaryArgs),

@@ -462,6 +462,8 @@ fn serve_fails_clearly_without_a_store_or_a_free_address_and_stops_on_sigterm() 
     let (code, _, err) = burnrate(dir.path(), &["serve", "--listen", &addr]);
     assert_eq!(code, 2);
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    // As `run` and `demo` do, it says the way out.
+    assert!(err.contains("port 0 lets the OS choose one"), "{err}");
     drop(taken);
 
     let mut server = Server::start(dir.path());

@@ -241,15 +241,18 @@ fn sample(index: usize, value: &Value, errors: &mut Vec<InvalidField>) -> Option
             "the sample measures nothing: give at least one of the measurement fields".into(),
         );
     }
-    if c.errors.len() > before {
-        return None;
-    }
-    let (resource_id, minute) = (resource_id?, minute?);
     let row_ref = RowRef {
         file: ROW_REF_FILE.to_string(),
         row: u64::try_from(index).unwrap_or(u64::MAX).saturating_add(1),
     };
-    let mut s = MetricSample::empty(resource_id, minute, row_ref);
+    // The sample is put together even when a field already failed, so that the limits
+    // below are checked on every field that parsed and the 422 lists every error at once
+    // (a field that failed above is absent here and not reported twice).
+    let mut s = MetricSample::empty(
+        resource_id.unwrap_or_default(),
+        minute.unwrap_or_default(),
+        row_ref,
+    );
     s.provider = provider;
     s.model = model;
     s.accelerator = accelerator;
@@ -279,11 +282,10 @@ fn sample(index: usize, value: &Value, errors: &mut Vec<InvalidField>) -> Option
     s.memory_utilization_pct = mem;
     // The limits every source's samples are held to (label lengths, measurements beyond
     // a billion a minute), in the words of this sample's fields.
-    let problems = s.problems();
-    for (field, detail) in &problems {
-        c.fail(Some(field), detail.clone());
+    for (field, detail) in s.problems() {
+        c.fail(Some(field), detail);
     }
-    problems.is_empty().then_some(s)
+    (c.errors.len() == before).then_some(s)
 }
 
 /// The samples of a request body, all valid, or the problem listing every error.

@@ -102,3 +102,33 @@ async fn the_limits_themselves_are_accepted() {
     assert_eq!(got[0].requests, Some(1e9));
     assert_eq!(got[0].output_tokens, Some(1e9));
 }
+
+/// A sample with a field that fails its own check (a percentage past 100, a negative
+/// count) still has its other fields held to the limits: the 422 lists every error at
+/// once, as the README promises, so a client fixes them in one round.
+#[tokio::test]
+async fn limits_are_listed_beside_other_errors_of_the_same_sample() {
+    let collected = Arc::new(Collected::default());
+    let st = pushing(&collected);
+    let body = json!([
+        {"resource_id": "ep-1", "timestamp": "2024-03-05T10:00:00Z", "requests": 2e9,
+         "errors": -1, "gpu_utilization_pct": 164, "model": "a\u{1}"},
+        {"timestamp": "not a time", "requests": 2e9},
+    ]);
+    let mut got = fields(&push(&st, &body.to_string()).await);
+    got.sort();
+    let want: Vec<(u64, String)> = [
+        (0, "errors"),
+        (0, "gpu_utilization_pct"),
+        (0, "model"),
+        (0, "requests"),
+        (1, "requests"),
+        (1, "resource_id"),
+        (1, "timestamp"),
+    ]
+    .iter()
+    .map(|(i, f)| (*i, f.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    assert!(collected.samples.lock().expect("lock").is_empty());
+}

@@ -41,7 +41,9 @@ pub struct IngestArgs {
     #[arg(long, value_name = "FILE")]
     records: Option<PathBuf>,
     /// Billing currency (ISO code) of files that have no currency column, such as reduced
-    /// Azure exports. Without it those files are refused rather than guessed.
+    /// Azure exports. Without it CUR and Azure files with no currency column are refused
+    /// rather than guessed, and FOCUS files with no BillingCurrency keep their amounts
+    /// apart as XXX (ISO 4217's "no currency").
     #[arg(long, value_name = "CODE", value_parser = super::currency_code)]
     currency: Option<String>,
     /// Exit with status 1 when any row is rejected, not only when a file is unreadable.

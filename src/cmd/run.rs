@@ -46,7 +46,8 @@ pub struct RunArgs {
     /// Timely worker threads for the pipeline.
     #[arg(value_parser = super::at_least_one, long, default_value_t = 1, value_name = "N")]
     workers: usize,
-    /// Billing currency of files with no currency column.
+    /// Billing currency of files with no currency column (without it, such CUR and Azure
+    /// files are refused and FOCUS files are kept apart as XXX, "no currency").
     #[arg(long, value_name = "CODE", value_parser = super::currency_code)]
     currency: Option<String>,
     /// Read what is there, wait for it to settle, and exit instead of watching (and

@@ -97,7 +97,12 @@ pub fn spawn_background(listener: std::net::TcpListener, state: AppState) -> Res
 async fn serve(listen: SocketAddr, state: AppState) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {listen}; pass --listen with a free address (port 0 lets \
+                 the OS choose one)"
+            )
+        })?;
     let bound = listener.local_addr().context("reading the bound address")?;
     println!("listening on http://{bound}");
     std::io::stdout().flush().context("writing to stdout")?;
