@@ -4,10 +4,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{case_dir, dec};
+use common::{Killed, case_dir, dec};
 use rust_decimal::Decimal;
 
 fn bin() -> Command {
@@ -50,15 +50,6 @@ fn wait_for_total(data_dir: &Path, want: Decimal) {
             "total stayed {got:?}, want {want}"
         );
         std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

@@ -244,24 +244,26 @@ fn run_watches_an_s3_prefix() {
     let b09 = common::case_dir("B09")
         .join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl");
     let net = common::jdec(&common::expected("B09")["expected"]["totals"], "net_cost");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_burnrate"))
-        .arg("--data-dir")
-        .arg(store.path())
-        .args([
-            "run",
-            "--input",
-            "s3://bills/exports/",
-            "--no-serve",
-            "--poll-seconds",
-            "1",
-        ])
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run");
+    let _run = common::Killed(
+        Command::new(env!("CARGO_BIN_EXE_burnrate"))
+            .arg("--data-dir")
+            .arg(store.path())
+            .args([
+                "run",
+                "--input",
+                "s3://bills/exports/",
+                "--no-serve",
+                "--poll-seconds",
+                "1",
+            ])
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run"),
+    );
     moto.put(
         "bills",
         "exports/gcp/export-20240305.jsonl",
@@ -291,8 +293,6 @@ fn run_watches_an_s3_prefix() {
         assert!(Instant::now() < deadline, "the new object was not read");
         std::thread::sleep(Duration::from_millis(300));
     };
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(march, net);
     assert_eq!(
         november(&moto, store.path()),
@@ -324,30 +324,32 @@ fn run_reads_the_shared_credentials_files_at_each_listing() {
     std::fs::write(&config, "").expect("write");
     let store = tempfile::tempdir().expect("tempdir");
     let log = home.path().join("run.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_burnrate"))
-        .arg("--data-dir")
-        .arg(store.path())
-        .args([
-            "run",
-            "--input",
-            "s3://bills/exports/",
-            "--no-serve",
-            "--poll-seconds",
-            "1",
-        ])
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_PROFILE", "rotating")
-        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
-        .env("AWS_CONFIG_FILE", &config)
-        .env("HOME", home.path())
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_ENDPOINT_URL_S3")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("run");
+    let _run = common::Killed(
+        Command::new(env!("CARGO_BIN_EXE_burnrate"))
+            .arg("--data-dir")
+            .arg(store.path())
+            .args([
+                "run",
+                "--input",
+                "s3://bills/exports/",
+                "--no-serve",
+                "--poll-seconds",
+                "1",
+            ])
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_PROFILE", "rotating")
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", &config)
+            .env("HOME", home.path())
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_ENDPOINT_URL_S3")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("run"),
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     let wait_for = |what: &str, done: &dyn Fn() -> bool| {
         while !done() {
@@ -400,6 +402,4 @@ fn run_reads_the_shared_credentials_files_at_each_listing() {
         "the object put after the keys came back was not read",
         &|| summary_total("2024-03-01", "2024-03-31") == Some(net),
     );
-    let _ = child.kill();
-    let _ = child.wait();
 }

@@ -208,3 +208,15 @@ pub fn burnrate_ok(data_dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A child process (a `run` or `serve`) killed and reaped when dropped, so a failing test
+/// leaves no process behind.
+#[derive(Debug)]
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
