@@ -5,8 +5,6 @@
 //! Marketplace under opaque codes; a GPU VM bills as plain compute), so sources combine
 //! their service, usage type, SKU and instance type with the tables here.
 
-use std::collections::HashMap;
-
 use burnrate_schemas::{CostCategory, ResourceKind};
 
 /// Classifications already made in one file, by every fact that decides them. Exports
@@ -17,14 +15,15 @@ use burnrate_schemas::{CostCategory, ResourceKind};
 /// with classifying afresh.
 #[derive(Debug)]
 pub struct Memo<V> {
-    seen: HashMap<String, V>,
+    /// Fx, not SipHash: the keys come from one file and hashing them is per row.
+    seen: rustc_hash::FxHashMap<String, V>,
     key: String,
 }
 
 impl<V> Default for Memo<V> {
     fn default() -> Self {
         Memo {
-            seen: HashMap::new(),
+            seen: rustc_hash::FxHashMap::default(),
             key: String::new(),
         }
     }
