@@ -103,7 +103,7 @@ async fn the_limits_themselves_are_accepted() {
     assert_eq!(got[0].output_tokens, Some(1e9));
 }
 
-/// A sample with a field that fails its own check (a percentage past 100, a negative
+/// A sample with a field that fails its own check (a utilization past 25,600, a negative
 /// count) still has its other fields held to the limits: the 422 lists every error at
 /// once, as the README promises, so a client fixes them in one round.
 #[tokio::test]
@@ -112,7 +112,7 @@ async fn limits_are_listed_beside_other_errors_of_the_same_sample() {
     let st = pushing(&collected);
     let body = json!([
         {"resource_id": "ep-1", "timestamp": "2024-03-05T10:00:00Z", "requests": 2e9,
-         "errors": -1, "gpu_utilization_pct": 164, "model": "a\u{1}"},
+         "errors": -1, "gpu_utilization_pct": 30000, "model": "a\u{1}"},
         {"timestamp": "not a time", "requests": 2e9},
     ]);
     let mut got = fields(&push(&st, &body.to_string()).await);
@@ -131,4 +131,29 @@ async fn limits_are_listed_beside_other_errors_of_the_same_sample() {
     .collect();
     assert_eq!(got, want);
     assert!(collected.samples.lock().expect("lock").is_empty());
+}
+
+/// Utilization is held to the same limit as in files and CloudWatch: 100 per core or device,
+/// summed over up to 256 (SageMaker's CPUUtilization on 96 vCPUs may read 4,000; 350 and
+/// 25,600 are accepted, 25,600.5 is not).
+#[tokio::test]
+async fn utilization_has_the_same_limit_as_every_other_source() {
+    let collected = Arc::new(Collected::default());
+    let st = pushing(&collected);
+    let body = json!([
+        {"resource_id": "ep-8gpu", "timestamp": "2024-03-05T10:00:00Z", "gpu_utilization_pct": 350, "cpu_utilization_pct": 25600},
+    ]);
+    let r = push(&st, &body.to_string()).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(
+        collected.samples.lock().expect("lock")[0].gpu_utilization_pct,
+        Some(350.0)
+    );
+    let body = json!([
+        {"resource_id": "ep-8gpu", "timestamp": "2024-03-05T10:01:00Z", "cpu_utilization_pct": 25600.5},
+    ]);
+    assert_eq!(
+        fields(&push(&st, &body.to_string()).await),
+        [(0, "cpu_utilization_pct".to_string())]
+    );
 }

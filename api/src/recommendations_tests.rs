@@ -673,7 +673,7 @@ async fn every_bad_field_is_listed_and_nothing_is_accepted() {
     let body = json!([
         {"resource_id": "ep-ok", "timestamp": "2024-03-05T12:00:00Z", "requests": 3},
         {"resource_id": "ep-1", "timestamp": "2024-03-05T12:00:00Z",
-         "gpu_utilization_pct": 150, "requests": -1, "cpu_utilization_pct": "12"},
+         "gpu_utilization_pct": 30000, "requests": -1, "cpu_utilization_pct": "12"},
         {"resource_id": "  ", "timestamp": "yesterday", "gpu_util": 5, "replicas": 1},
         {"timestamp": "2024-03-05T12:00:00Z", "provider": "ibm", "latency_p95_ms": -0.5},
         {"resource_id": "ep-4", "timestamp": "2024-03-05T12:00:00Z", "model": "m"},

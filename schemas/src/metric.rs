@@ -94,6 +94,7 @@ impl MetricSample {
             ("memory_utilization_pct", self.memory_utilization_pct),
         ];
         for (field, v) in measures {
+            let utilization = field.ends_with("_utilization_pct");
             match v {
                 Some(v) if !v.is_finite() => {
                     out.push((field, format!("{field} must be a finite number, got {v}")));
@@ -101,6 +102,13 @@ impl MetricSample {
                 Some(v) if v < 0.0 => {
                     out.push((field, format!("{field} must be at least 0, got {v}")));
                 }
+                Some(v) if utilization && v > MAX_UTILIZATION_PCT => out.push((
+                    field,
+                    format!(
+                        "{field} must be a percentage from 0 to {MAX_UTILIZATION_PCT} (100 per \
+                         core or device, summed), got {v}"
+                    ),
+                )),
                 Some(v) if v > MAX_MEASURE => out.push((
                     field,
                     format!("{field} must be at most {MAX_MEASURE:e} per minute, got {v:e}"),
@@ -203,6 +211,13 @@ pub struct HourStats {
 /// ([`MetricSample::problems`]); [`HourStats::of`] also treats them as not measured, so
 /// that sums over a month of minutes stay far inside `i64` whatever reaches it.
 pub const MAX_MEASURE: f64 = 1e9;
+
+/// The largest utilization a sample may carry, in percent: 100 per core or device, summed
+/// over up to 256 of them. SageMaker reports `CPUUtilization` and `GPUUtilization` as the
+/// sum over an instance's cores and GPUs (0–400% on four vCPUs; an ml.p5.48xlarge has 192
+/// vCPUs), so one limit for every source (files, CloudWatch, the push endpoint) has to
+/// allow sums; past 256 fully busy units it is a broken exporter.
+pub const MAX_UTILIZATION_PCT: f64 = 25_600.0;
 
 /// The longest resource id, model or accelerator name a sample may carry, in bytes: an
 /// AWS ARN is at most 2,048 characters and an Azure resource id far less. A longer one is

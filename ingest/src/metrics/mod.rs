@@ -25,10 +25,9 @@
 //!   sample and is counted as skipped.
 //! - Row errors, naming the column: a missing resource or time, an unreadable time or
 //!   number, a negative count (replicas, requests, errors, tokens) or latency, and a
-//!   utilization outside 0..=800 percent. Utilization is 100 per device; 800 allows a node
-//!   of eight GPUs reporting the sum of its devices (as SageMaker's instance metrics do).
-//!   CPU utilization past 800 (more than eight fully busy cores) is rejected too: the
-//!   per-minute form is expected to carry a per-endpoint percent, not a core sum.
+//!   utilization outside 0..=`MAX_UTILIZATION_PCT` percent (100 per core or device,
+//!   summed over up to 256: SageMaker's instance metrics are such sums; the limit is the
+//!   same for every source, see `MetricSample::problems`).
 //! - `accelerator` `none` or `cpu` marks a CPU-only resource (`MetricSample::is_cpu_only`).
 //!
 //! # CloudWatch (SageMaker endpoints)

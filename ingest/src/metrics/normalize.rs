@@ -1,17 +1,12 @@
 //! Pure row → `MetricSample` logic for the per-minute CSV and JSON-lines forms.
 
-use burnrate_schemas::{MetricSample, Provider, RowRef};
+use burnrate_schemas::{MAX_UTILIZATION_PCT, MetricSample, Provider, RowRef};
 use chrono::{DateTime, Utc};
 
 use super::columns::MetricColumns;
 use crate::error::RowError;
 use crate::table::{Col, Row};
 use crate::value;
-
-/// The highest utilization percent accepted: 100 per device, up to eight devices (the
-/// most GPUs one node carries). Above it the value is a broken reading.
-pub const MAX_UTILIZATION_PCT: f64 = 800.0;
-
 /// The start of the UTC minute `t` falls in.
 pub fn truncate_to_minute(t: DateTime<Utc>) -> DateTime<Utc> {
     let secs = t.timestamp().div_euclid(60) * 60;
@@ -193,7 +188,8 @@ mod tests {
         let e = run(H, "2024-03-05T10:00:00Z,ep-a,l4,-3,50,").expect_err("negative");
         assert_eq!(e.column.as_deref(), Some("requests"));
         assert_eq!(e.row, 4);
-        let e = run(H, "2024-03-05T10:00:00Z,ep-a,l4,3,801,").expect_err("too high");
+        // 100 per core or device over at most 256 of them: 25,600.
+        let e = run(H, "2024-03-05T10:00:00Z,ep-a,l4,3,25601,").expect_err("too high");
         assert_eq!(e.column.as_deref(), Some("gpu_utilization_pct"));
         let e = run(H, "yesterday,ep-a,l4,3,50,").expect_err("time");
         assert_eq!(e.column.as_deref(), Some("timestamp"));
