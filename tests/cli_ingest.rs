@@ -599,6 +599,8 @@ fn a_folder_with_nothing_to_read_says_so() {
         stderr.contains(&format!("note: {} holds no files to read", empty.display())),
         "{stderr}"
     );
+    // No table of no files: a bare header would read as a report with its rows missing.
+    assert_eq!(stdout, "", "{stderr}");
     // Nothing to store: no store is created, nor the data directory.
     let data_dir = work.path().join("data");
     let out = common::burnrate(&data_dir, &["ingest", empty.to_str().expect("path")]);

@@ -504,11 +504,14 @@ fn print_table(
     } else {
         Box::new(std::io::stdout())
     };
-    let _ = writeln!(
-        out,
-        "{:<48} {:<34} {:>9} {:>9} {:>8} {:>8}",
-        "file", "format", "rows", "records", "skipped", "rejected"
-    );
+    // With no file read there is nothing to head (the notes on stderr say why).
+    if !reports.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<48} {:<34} {:>9} {:>9} {:>8} {:>8}",
+            "file", "format", "rows", "records", "skipped", "rejected"
+        );
+    }
     for r in reports {
         let skipped: u64 = r.skipped.values().sum();
         let _ = writeln!(
