@@ -101,6 +101,26 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// `burnrate run` watching `s3://bills/exports/` on this server, polling every second,
+    /// not serving; credentials and output are the caller's to set.
+    fn watching(&self, data_dir: &Path) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_burnrate"));
+        cmd.arg("--data-dir")
+            .arg(data_dir)
+            .args([
+                "run",
+                "--input",
+                "s3://bills/exports/",
+                "--no-serve",
+                "--poll-seconds",
+                "1",
+            ])
+            .env("AWS_ENDPOINT_URL", &self.endpoint);
+        cmd
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -245,18 +265,7 @@ fn run_watches_an_s3_prefix() {
         .join("input/gcp_billing_export_v1_012345_6789AB_CDEF01-20240305.jsonl");
     let net = common::jdec(&common::expected("B09")["expected"]["totals"], "net_cost");
     let _run = common::Killed(
-        Command::new(env!("CARGO_BIN_EXE_burnrate"))
-            .arg("--data-dir")
-            .arg(store.path())
-            .args([
-                "run",
-                "--input",
-                "s3://bills/exports/",
-                "--no-serve",
-                "--poll-seconds",
-                "1",
-            ])
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        moto.watching(store.path())
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .stdout(Stdio::null())
@@ -325,18 +334,7 @@ fn run_reads_the_shared_credentials_files_at_each_listing() {
     let store = tempfile::tempdir().expect("tempdir");
     let log = home.path().join("run.log");
     let _run = common::Killed(
-        Command::new(env!("CARGO_BIN_EXE_burnrate"))
-            .arg("--data-dir")
-            .arg(store.path())
-            .args([
-                "run",
-                "--input",
-                "s3://bills/exports/",
-                "--no-serve",
-                "--poll-seconds",
-                "1",
-            ])
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        moto.watching(store.path())
             .env("AWS_PROFILE", "rotating")
             .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
             .env("AWS_CONFIG_FILE", &config)

@@ -60,19 +60,7 @@ pub const ROW_REF_FILE: &str = "http:POST /api/v1/metrics";
 /// The measurement fields. Their limits (at least 0; utilization at most
 /// `MAX_UTILIZATION_PCT`; nothing past `MAX_MEASURE` a minute) are those every source's
 /// samples are held to, checked once by `MetricSample::problems`.
-const MEASUREMENTS: [&str; 11] = [
-    "replicas",
-    "requests",
-    "errors",
-    "input_tokens",
-    "output_tokens",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "gpu_utilization_pct",
-    "gpu_memory_utilization_pct",
-    "cpu_utilization_pct",
-    "memory_utilization_pct",
-];
+const MEASUREMENTS: [&str; 11] = burnrate_schemas::MEASUREMENT_FIELDS;
 
 const TEXT_FIELDS: [&str; 6] = [
     "resource_id",

@@ -31,8 +31,8 @@ pub use cost::{
 };
 pub use delivery::DeliveryScope;
 pub use metric::{
-    HourStats, MAX_LABEL_BYTES, MAX_MEASURE, MAX_UTILIZATION_PCT, MetricSample, THROUGHPUT_BUCKETS,
-    resource_matches, throughput_bucket, throughput_bucket_upper,
+    HourStats, MAX_LABEL_BYTES, MAX_MEASURE, MAX_UTILIZATION_PCT, MEASUREMENT_FIELDS, MetricSample,
+    THROUGHPUT_BUCKETS, resource_matches, throughput_bucket, throughput_bucket_upper,
 };
 pub use recommendation::{
     Action, Commitment, DeadLetter, Effort, Event, EventKind, Finding, HistoryEntry, HourWindow,

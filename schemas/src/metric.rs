@@ -77,22 +77,7 @@ impl MetricSample {
                 out.push((field, format!("{field} {why}")));
             }
         }
-        let measures = [
-            ("replicas", self.replicas),
-            ("requests", self.requests),
-            ("errors", self.errors),
-            ("input_tokens", self.input_tokens),
-            ("output_tokens", self.output_tokens),
-            ("latency_p50_ms", self.latency_p50_ms),
-            ("latency_p95_ms", self.latency_p95_ms),
-            ("gpu_utilization_pct", self.gpu_utilization_pct),
-            (
-                "gpu_memory_utilization_pct",
-                self.gpu_memory_utilization_pct,
-            ),
-            ("cpu_utilization_pct", self.cpu_utilization_pct),
-            ("memory_utilization_pct", self.memory_utilization_pct),
-        ];
+        let measures = MEASUREMENT_FIELDS.into_iter().zip(self.measurements());
         for (field, v) in measures {
             let utilization = field.ends_with("_utilization_pct");
             match v {
@@ -117,6 +102,23 @@ impl MetricSample {
             }
         }
         out
+    }
+
+    /// The measurements, in the order of [`MEASUREMENT_FIELDS`].
+    pub fn measurements(&self) -> [Option<f64>; 11] {
+        [
+            self.replicas,
+            self.requests,
+            self.errors,
+            self.input_tokens,
+            self.output_tokens,
+            self.latency_p50_ms,
+            self.latency_p95_ms,
+            self.gpu_utilization_pct,
+            self.gpu_memory_utilization_pct,
+            self.cpu_utilization_pct,
+            self.memory_utilization_pct,
+        ]
     }
 
     /// True when the resource has no accelerator, so GPU findings never apply to it.
@@ -211,6 +213,22 @@ pub struct HourStats {
 /// ([`MetricSample::problems`]); [`HourStats::of`] also treats them as not measured, so
 /// that sums over a month of minutes stay far inside `i64` whatever reaches it.
 pub const MAX_MEASURE: f64 = 1e9;
+
+/// The names of a sample's measurements, as the metrics CSV and the push endpoint spell
+/// them, in the order of [`MetricSample::measurements`].
+pub const MEASUREMENT_FIELDS: [&str; 11] = [
+    "replicas",
+    "requests",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "gpu_utilization_pct",
+    "gpu_memory_utilization_pct",
+    "cpu_utilization_pct",
+    "memory_utilization_pct",
+];
 
 /// The largest utilization a sample may carry, in percent: 100 per core or device, summed
 /// over up to 256 of them. SageMaker reports `CPUUtilization` and `GPUUtilization` as the
